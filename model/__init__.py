@@ -1,0 +1,1 @@
+"""Keras colorization networks, their trainer and evaluation."""

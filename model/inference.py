@@ -1,0 +1,58 @@
+"""From a photo's own L to a full-resolution colour photo: model input, prediction, merge.
+
+The model sees L squeezed to its square size; its ab is upsampled to the photo's full size and
+joined with the photo's OWN full-resolution L, so no detail is lost. The merge works in strips of
+rows so a 50-megapixel scan needs only a few copies of itself in memory.
+"""
+import numpy as np
+from PIL import Image
+
+from tfrecords import contract as c
+from tfrecords.lab import lab_to_rgb_uint8, lightness
+
+STRIP_ROWS = 512
+
+
+def model_input(l_full, size):
+    """Full-size L (float32, Lab units) -> [size, size, 1] scaled to [-1, 1]."""
+    small = Image.fromarray(np.asarray(l_full, np.float32), "F").resize((size, size), Image.BILINEAR)
+    return c.scale_l(np.asarray(small))[..., None]
+
+
+def upsample_ab(ab_small, width, height):
+    """[s, s, 2] ab (Lab units) -> [height, width, 2] float32, bicubic."""
+    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(ab_small[..., i], np.float32), "F")
+                        .resize((width, height), Image.BICUBIC)) for i in range(2)]
+    return np.stack(chans, axis=-1)
+
+
+def merge(l_full, ab_small):
+    """The photo's own L [H, W] with upsampled ab -> uint8 sRGB [H, W, 3], strip by strip."""
+    h, w = l_full.shape
+    ab = upsample_ab(ab_small, w, h)
+    out = np.empty((h, w, 3), np.uint8)
+    for y in range(0, h, STRIP_ROWS):
+        lab = np.concatenate([l_full[y:y + STRIP_ROWS, :, None], ab[y:y + STRIP_ROWS]], axis=-1)
+        out[y:y + STRIP_ROWS] = lab_to_rgb_uint8(lab)
+    return out
+
+
+def l_of(pixels):
+    """L (Lab units) of uint8 RGB [H, W, 3] or grey [H, W] pixels; colour photos lose their colour."""
+    return lightness(np.asarray(pixels))
+
+
+def predict_ab(model, l_inputs, embeddings=None):
+    """Batch of [N, s, s, 1] scaled L (+ [N, D] embeddings) -> [N, s, s, 2] ab in Lab units."""
+    x = np.asarray(l_inputs, np.float32)
+    if embeddings is not None:
+        x = {"l": x, "embedding": np.asarray(embeddings, np.float32)}
+    return c.unscale_ab(np.asarray(model(x, training=False)))
+
+
+def colorize_pixels(model, pixels, size, embedding=None):
+    """One photo's pixels -> full-resolution colour uint8 RGB (no batching; for small jobs)."""
+    l_full = l_of(pixels)
+    ab = predict_ab(model, model_input(l_full, size)[None],
+                    None if embedding is None else np.asarray(embedding)[None])[0]
+    return merge(l_full, ab)

@@ -1,0 +1,87 @@
+"""The colorization networks, from keras.layers only so they run on any Keras backend.
+
+All take L scaled to [-1, 1] ([size, size, 1]) and predict ab scaled to [-1, 1] (tanh):
+- alpha:  Part 1, a small conv net that learns the colours of ONE photo (Wallner's alpha version).
+- beta:   the Deep Koalarization encoder and decoder without any embedding (the baseline).
+- fusion: Part 2, Deep Koalarization (Baldassarre et al. 2017): encoder, fusion with an
+          Inception-ResNet-v2 embedding of the whole image, decoder.
+"""
+import keras
+from keras import layers
+
+ARCHITECTURES = ("alpha", "beta", "fusion")
+# Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
+ENCODER = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 1), (256, 1))
+FUSION_FILTERS = 256
+
+
+class ModelError(Exception):
+    """A model that cannot be built, loaded or used as asked; str() says why."""
+
+
+def _conv(x, filters, stride=1, name=None, activation="relu"):
+    return layers.Conv2D(filters, 3, strides=stride, padding="same", activation=activation, name=name)(x)
+
+
+def build_alpha(size=224):
+    """Wallner's alpha: three stride-2 convolutions down, three upsamplings back, tanh ab."""
+    l_in = keras.Input((size, size, 1), name="l")
+    x = l_in
+    for i, (filters, stride) in enumerate(((16, 2), (32, 1), (32, 2), (64, 1), (64, 2), (128, 1))):
+        x = _conv(x, filters, stride, f"down{i}")
+    for i, filters in enumerate((64, 32, 16)):
+        x = layers.UpSampling2D(2, name=f"up{i}")(x)
+        x = _conv(x, filters, name=f"upconv{i}")
+    ab = _conv(x, 2, name="ab", activation="tanh")
+    return keras.Model(l_in, ab, name="alpha")
+
+
+def _encoder(l_in):
+    x = l_in
+    for i, (filters, stride) in enumerate(ENCODER):
+        x = _conv(x, filters, stride, f"encoder{i}")
+    return x
+
+
+def _decoder(x):
+    x = _conv(x, 128, name="decoder0")
+    x = layers.UpSampling2D(2, name="decoder_up0")(x)
+    x = _conv(x, 64, name="decoder1")
+    x = _conv(x, 64, name="decoder2")
+    x = layers.UpSampling2D(2, name="decoder_up1")(x)
+    x = _conv(x, 32, name="decoder3")
+    x = _conv(x, 2, name="decoder_ab", activation="tanh")
+    return layers.UpSampling2D(2, name="ab")(x)
+
+
+def build_beta(size=224):
+    l_in = keras.Input((size, size, 1), name="l")
+    return keras.Model(l_in, _decoder(_encoder(l_in)), name="beta")
+
+
+def build_fusion(size=224, embedding_dim=1000):
+    """Encoder output [size/8, size/8, 256] joined with the embedding repeated over that grid."""
+    l_in = keras.Input((size, size, 1), name="l")
+    emb_in = keras.Input((embedding_dim,), name="embedding")
+    features = _encoder(l_in)
+    grid = size // 8
+    tiled = layers.RepeatVector(grid * grid, name="fusion_repeat")(emb_in)
+    tiled = layers.Reshape((grid, grid, embedding_dim), name="fusion_grid")(tiled)
+    fused = layers.Concatenate(name="fusion_concat")([features, tiled])
+    fused = layers.Conv2D(FUSION_FILTERS, 1, activation="relu", name="fusion")(fused)
+    return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused), name="fusion")
+
+
+def build(architecture, size=224, embedding_dim=None):
+    if size % 8 or size < 32:
+        raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
+    if architecture == "alpha":
+        return build_alpha(size)
+    if architecture == "beta":
+        return build_beta(size)
+    if architecture == "fusion":
+        if not embedding_dim:
+            raise ModelError("the fusion model needs records with embeddings "
+                             "(run 'colorize preprocess' without --embedding none)")
+        return build_fusion(size, embedding_dim)
+    raise ModelError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")

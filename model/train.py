@@ -1,0 +1,330 @@
+"""`colorize train`: fits alpha on one photo, or beta / fusion on the records of `colorize preprocess`.
+
+Keras fit with MSE on ab scaled to [-1, 1] (the regression loss of Wallner and Deep Koalarization),
+Adam. Checkpoints the best and the last epoch; `--resume` continues from the last epoch with its
+optimizer state. Uses every device it finds: a tf.distribute strategy on the TensorFlow backend,
+keras.distribution.DataParallel on JAX.
+"""
+import argparse
+import csv
+import json
+import logging
+import os
+import time
+
+import numpy as np
+
+from model import modeldir, networks
+from model.networks import ModelError
+from tfrecords import contract as c
+
+log = logging.getLogger("colorize")
+BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
+SHUFFLE_BUFFER = 2048
+CARD_EVAL_LIMIT = 1000  # records the card's metrics are computed on
+ALPHA_SAVE_EVERY = 100  # alpha epochs are one step each: checkpoint every 100
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="colorize train", description=__doc__.splitlines()[0])
+    p.add_argument("--model", choices=networks.ARCHITECTURES, required=True)
+    p.add_argument("--data", help="output folder of 'colorize preprocess' (beta, fusion)")
+    p.add_argument("--image", help="the one photo alpha learns")
+    p.add_argument("--output", required=True, help="model directory to write")
+    p.add_argument("--epochs", type=int, default=None, help="default: 1000 for alpha, 20 otherwise")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--image-size", type=int, default=c.DEFAULT_IMAGE_SIZE, help="alpha only; records fix it")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
+    args = p.parse_args(argv)
+    if args.model == "alpha" and not args.image:
+        p.error("--model alpha learns one photo: pass --image PHOTO")
+    if args.model != "alpha" and not args.data:
+        p.error(f"--model {args.model} trains on records: pass --data DIR")
+    args.epochs = args.epochs or (1000 if args.model == "alpha" else 20)
+    return args
+
+
+def backend():
+    import keras
+    return keras.backend.backend()
+
+
+def distribution_scope():
+    """A context that places the model on every device: GPUs if any, else all logical CPUs."""
+    import contextlib
+    if backend() == "tensorflow":
+        import tensorflow as tf
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = gpus or tf.config.list_logical_devices("CPU")
+        if len(devices) > 1:
+            strategy = tf.distribute.MirroredStrategy([d.name for d in devices])
+        elif gpus:
+            strategy = tf.distribute.OneDeviceStrategy(gpus[0].name)
+        else:
+            strategy = tf.distribute.get_strategy()
+        log.info("training on %d device(s): %s", strategy.num_replicas_in_sync, [d.name for d in devices])
+        return strategy.scope()
+    if backend() == "jax":
+        import jax
+        import keras
+        if len(jax.devices()) > 1:
+            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
+        log.info("training on %d device(s): %s", len(jax.devices()), jax.devices())
+    return contextlib.nullcontext()
+
+
+# --- Input pipelines -------------------------------------------------------------------------
+
+def _split_inputs(d, fusion):
+    x = {"l": d["l"], "embedding": d["embedding"]} if fusion else d["l"]
+    return x, d["ab"]
+
+
+def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training):
+    """tfrecords.load -> shuffle -> random horizontal flip (L and ab alike) -> batch -> prefetch."""
+    import tensorflow as tf
+    import tfrecords
+    ds = tfrecords.load(data_dir, split, info=info)
+    keep = ("l", "ab", "embedding") if fusion else ("l", "ab")
+    ds = ds.map(lambda d: {k: d[k] for k in keep}, num_parallel_calls=tf.data.AUTOTUNE)
+    if training:
+        ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+        coins = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+        def flip(d, coin):
+            do = tf.equal(coin % 2, 1)
+            return {k: (tf.cond(do, lambda v=v: tf.reverse(v, [1]), lambda v=v: v) if k in ("l", "ab") else v)
+                    for k, v in d.items()}
+        ds = tf.data.Dataset.zip((ds, coins)).map(flip, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda d: _split_inputs(d, fusion), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def array_dataset(data_dir, split, batch_size, fusion, seed, training):
+    """The same input on backends without TensorFlow: records read in pure Python into memory."""
+    import keras
+    import tfrecords
+
+    arrays = tfrecords.read_arrays(data_dir, split)
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self.order = np.arange(len(arrays["l"]))
+            self.on_epoch_end()
+
+        def __len__(self):
+            return int(np.ceil(len(self.order) / batch_size))
+
+        def on_epoch_end(self):
+            rng = np.random.default_rng(seed + self.epoch)
+            self.epoch += 1
+            if training:
+                self.order = rng.permutation(len(arrays["l"]))
+                self.flips = rng.random(len(arrays["l"])) < 0.5
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch_size:(i + 1) * batch_size]
+            l, ab = arrays["l"][idx], arrays["ab"][idx]
+            if training:
+                f = self.flips[idx]
+                l[f], ab[f] = l[f][:, :, ::-1], ab[f][:, :, ::-1]
+            d = {"l": l, "ab": ab, "embedding": arrays.get("embedding", np.zeros((len(arrays["l"]), 0)))[idx]}
+            return _split_inputs(d, fusion)
+
+    return Batches()
+
+
+def datasets(args, info, fusion):
+    counts = info["counts"]["per_split"]
+    make = (lambda split, training: tf_dataset(args.data, split, info, args.batch_size, fusion, args.seed, training)) \
+        if backend() == "tensorflow" else \
+        (lambda split, training: array_dataset(args.data, split, args.batch_size, fusion, args.seed, training))
+    if not counts.get("train"):
+        raise c.ContractError(f"{args.data} has no training records")
+    return make("train", True), (make("val", False) if counts.get("val") else None)
+
+
+# --- Checkpoints and resume ------------------------------------------------------------------
+
+def _best_so_far(history_path, monitor):
+    if not os.path.exists(history_path):
+        return None
+    with open(history_path) as f:
+        values = [float(r[monitor]) for r in csv.DictReader(f) if r.get(monitor)]
+    return min(values) if values else None
+
+
+def save_last(out, extra, every=1):
+    """A callback saving last.keras (with optimizer state), then the epoch it holds, every N epochs.
+
+    Both are written under temporary names and renamed, so a run killed at any moment leaves a
+    consistent pair for --resume.
+    """
+    import keras
+
+    class SaveLast(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if (epoch + 1) % every and epoch + 1 != self.params.get("epochs"):
+                return
+            tmp_model = os.path.join(out, "last.tmp.keras")
+            self.model.save(tmp_model)
+            os.replace(tmp_model, os.path.join(out, LAST))
+            with open(os.path.join(out, STATE + ".tmp"), "w") as f:
+                json.dump({**extra, "epoch": epoch + 1}, f)
+            os.replace(os.path.join(out, STATE + ".tmp"), os.path.join(out, STATE))
+    return SaveLast()
+
+
+def callbacks(out, monitor, resume, state_extra):
+    import keras
+    cbs = [
+        keras.callbacks.ModelCheckpoint(os.path.join(out, BEST), monitor=monitor, save_best_only=True,
+                                        initial_value_threshold=_best_so_far(os.path.join(out, HISTORY), monitor)
+                                        if resume else None),
+        save_last(out, state_extra),
+        keras.callbacks.CSVLogger(os.path.join(out, HISTORY), append=resume),
+    ]
+    if backend() == "tensorflow":
+        cbs.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
+    return cbs
+
+
+def compiled_model(args, size, embedding_dim):
+    import keras
+    model = networks.build(args.model, size, embedding_dim)
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse")
+    return model
+
+
+def resume_point(out, card_fields):
+    state_path = os.path.join(out, STATE)
+    if not (os.path.exists(state_path) and os.path.exists(os.path.join(out, LAST))):
+        raise ModelError(f"nothing to resume in {out}: no {LAST} / {STATE} (train without --resume)")
+    with open(state_path) as f:
+        state = json.load(f)
+    for key in ("architecture", "image_size", "embedding"):
+        if state.get(key) != card_fields.get(key):
+            raise ModelError(f"cannot resume {out}: its {key} is {state.get(key)}, "
+                             f"the new run's is {card_fields.get(key)}")
+    return state["epoch"]
+
+
+def fit(args, model_fields, train, val):
+    """Builds or resumes the model and fits it; returns (model, history dict, epochs done)."""
+    import keras
+    os.makedirs(args.output, exist_ok=True)
+    start_epoch = resume_point(args.output, model_fields) if args.resume else 0
+    with distribution_scope():
+        if start_epoch:
+            model = modeldir.load_keras(os.path.join(args.output, LAST), compile=True)
+            log.info("resuming %s at epoch %d of %d", args.output, start_epoch, args.epochs)
+        else:
+            model = compiled_model(args, model_fields["image_size"],
+                                   (model_fields["embedding"] or {}).get("dim"))
+    if start_epoch >= args.epochs:
+        return model, {}, start_epoch
+    monitor = "val_loss" if val is not None else "loss"
+    history = model.fit(train, validation_data=val, epochs=args.epochs, initial_epoch=start_epoch,
+                        callbacks=callbacks(args.output, monitor, args.resume, model_fields), verbose=2)
+    return model, history.history, args.epochs
+
+
+def save_final(out, model_path):
+    """model.keras: the chosen checkpoint's weights without optimizer state (smaller, inference only)."""
+    import keras
+    trained = modeldir.load_keras(model_path)
+    plain = keras.models.clone_model(trained)
+    plain.set_weights(trained.get_weights())
+    plain.save(os.path.join(out, modeldir.MODEL_FILE))
+    return plain
+
+
+# --- Entry points ----------------------------------------------------------------------------
+
+def train_on_records(args):
+    info = c.read_dataset_json(args.data) if backend() == "tensorflow" else json.load(
+        open(os.path.join(args.data, c.DATASET_JSON)))
+    embedding = info.get("embedding") if args.model == "fusion" else None
+    if args.model == "fusion" and not embedding:
+        raise ModelError(f"{args.data} has no embeddings; the fusion model needs them (or use --model beta)")
+    import keras
+    keras.utils.set_random_seed(args.seed)
+    fields = {"architecture": args.model, "image_size": info["image_size"], "embedding": embedding}
+    train, val = datasets(args, info, args.model == "fusion")
+    start = time.time()
+    model, history, epochs = fit(args, fields, train, val)
+    has_best = val is not None and os.path.exists(os.path.join(args.output, BEST))
+    final = save_final(args.output, os.path.join(args.output, BEST if has_best else LAST))
+    from model import evaluate
+    metrics = evaluate.on_records(final, fields, args.data, "val" if val is not None else "train", info,
+                                  limit=CARD_EVAL_LIMIT)
+    metrics = {k: v for k, v in metrics.items() if not k.startswith("_")}
+    card = {
+        **fields,
+        "parameters": int(final.count_params()),
+        "data": {"dir": os.path.abspath(args.data), "inputs": info.get("inputs"), "counts": info["counts"],
+                 "image_size": info["image_size"]},
+        "training": {"epochs": epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+                     "loss": "mse on ab / 110", "optimizer": "adam", "seed": args.seed,
+                     "checkpoint": BEST if has_best else LAST, "backend": backend(),
+                     "seconds_this_run": round(time.time() - start, 1),
+                     "final_history": {k: float(v[-1]) for k, v in history.items()}},
+        "metrics": metrics,
+    }
+    modeldir.write_card(args.output, card)
+    print(f"wrote {args.output}: {args.model}, {epochs} epochs; {metrics['split']} AuC "
+          f"{metrics['model']['auc']:.2f} (grayscale {metrics['grayscale_baseline']['auc']:.2f})")
+    return 0
+
+
+def train_alpha(args):
+    """Part 1: learns ONE photo's colours, then writes its colorization beside the model."""
+    import keras
+    from PIL import Image
+    from model import evaluate, inference
+    from pipeline import images
+    keras.utils.set_random_seed(args.seed)
+    with open(args.image, "rb") as f:
+        rgb = images.decode_rgb(f.read())
+    square = np.asarray(Image.fromarray(rgb).resize((args.image_size,) * 2, Image.LANCZOS))
+    from tfrecords.lab import rgb_to_lab
+    lab = rgb_to_lab(square)
+    x, y = c.scale_l(lab[..., :1])[None], c.scale_ab(lab[..., 1:])[None]
+    fields = {"architecture": "alpha", "image_size": args.image_size, "embedding": None}
+    model, history, epochs = _fit_alpha(args, fields, x, y)
+    final = save_final(args.output, os.path.join(args.output, LAST))
+    colour = inference.colorize_pixels(final, rgb, args.image_size)
+    out_png = os.path.join(args.output, "colorized.png")
+    Image.fromarray(colour).save(out_png)
+    metrics = evaluate.photo_metrics(colour, rgb)
+    card = {**fields, "parameters": int(final.count_params()),
+            "data": {"image": os.path.abspath(args.image)},
+            "training": {"epochs": epochs, "learning_rate": args.learning_rate, "seed": args.seed,
+                         "loss": "mse on ab / 110", "optimizer": "adam", "backend": backend()},
+            "metrics": {"split": "the training photo, full resolution", **metrics}}
+    modeldir.write_card(args.output, card)
+    print(f"wrote {out_png}: AuC {metrics['model']['auc']:.2f} "
+          f"(grayscale {metrics['grayscale_baseline']['auc']:.2f})")
+    return 0
+
+
+def _fit_alpha(args, fields, x, y):
+    import keras
+    os.makedirs(args.output, exist_ok=True)
+    start_epoch = resume_point(args.output, fields) if args.resume else 0
+    model = (modeldir.load_keras(os.path.join(args.output, LAST), compile=True) if start_epoch
+             else compiled_model(args, args.image_size, None))
+    cbs = [save_last(args.output, fields, every=ALPHA_SAVE_EVERY),
+           keras.callbacks.CSVLogger(os.path.join(args.output, HISTORY), append=args.resume)]
+    history = model.fit(x, y, batch_size=1, epochs=args.epochs, initial_epoch=start_epoch,
+                        callbacks=cbs, verbose=0)
+    return model, history.history, args.epochs
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    return train_alpha(args) if args.model == "alpha" else train_on_records(args)

@@ -1,0 +1,1 @@
+"""Beam pipelines: preprocessing to TFRecords and bulk colorization."""

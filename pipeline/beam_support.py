@@ -1,0 +1,68 @@
+"""Shared Beam plumbing: the local runner default, counters, progress logs, failure records."""
+import json
+import logging
+import os
+import time
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+
+NAMESPACE = "colorize"
+log = logging.getLogger("colorize")
+
+
+def make_pipeline(beam_args):
+    """A Pipeline from Beam flags. With no --runner: the in-process FnApiRunner on every core.
+
+    Beam's default DirectRunner first tries to download the Prism runner binary; choosing the
+    runner explicitly keeps local runs offline and quiet.
+    """
+    options = PipelineOptions(beam_args)
+    if any(a == "--runner" or a.startswith("--runner=") for a in beam_args):
+        return beam.Pipeline(options=options)
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    local = ["--direct_num_workers", str(os.cpu_count() or 1), "--direct_running_mode", "multi_processing"]
+    has = {a.split("=")[0] for a in beam_args}
+    extra = [] if "--direct_num_workers" in has else local
+    return beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(extra + list(beam_args)))
+
+
+def counter(name):
+    return Metrics.counter(NAMESPACE, name)
+
+
+def read_counters(result):
+    """{name: value} of the colorize counters of a finished pipeline."""
+    counts = {}
+    for m in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
+        value = m.committed if m.committed is not None else m.attempted
+        counts[m.key.metric.name] = counts.get(m.key.metric.name, 0) + (value or 0)
+    return counts
+
+
+class Progress:
+    """Logs a worker's running count every `every_s` seconds, so long runs show they move."""
+
+    def __init__(self, what, total=None, every_s=15.0):
+        self.what, self.total, self.every_s = what, total, every_s
+        self.count, self._last = 0, time.monotonic()
+
+    def tick(self, n=1):
+        self.count += n
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            of = f" (of {self.total} inputs in all)" if self.total else ""
+            log.info("progress: %d %s by this worker%s", self.count, self.what, of)
+
+
+def failure_line(path, reason):
+    return json.dumps({"path": path, "reason": reason}, ensure_ascii=False)
+
+
+def write_json(path, obj):
+    from apache_beam.io.filesystems import FileSystems
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write((json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))

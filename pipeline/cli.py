@@ -1,0 +1,74 @@
+"""The `colorize` command: preprocess, train, evaluate, run. Each subcommand lives in its own module."""
+import logging
+import os
+import sys
+
+USAGE = """usage: colorize {preprocess,train,evaluate,run} [options]
+
+  preprocess  image folders / tfds datasets -> TFRecords of L, ab and Inception embeddings (Beam)
+  train       train the alpha (one photo), beta or fusion network on those records
+  evaluate    pixel accuracy, AuC, PSNR and colourfulness against the grayscale baseline
+  run         colorize a photo archive at full resolution (Beam)
+
+'colorize COMMAND --help' lists each command's options."""
+
+# The errors a user can cause; anything else is a bug and keeps its traceback.
+USER_ERRORS = ("InputError", "WeightsError", "ContractError", "ModelError", "ImageError")
+
+
+def _quiet():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("colorize").setLevel(logging.INFO)
+    for noisy in ("absl", "tensorflow", "apache_beam", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _dispatch(command, argv):
+    if command == "preprocess":
+        from pipeline import preprocess
+        info = preprocess.run(argv)
+        return preprocess_summary(info)
+    if command == "train":
+        from model import train
+        return train.main(argv)
+    if command == "evaluate":
+        from model import evaluate
+        return evaluate.main(argv)
+    if command == "run":
+        from pipeline import colorize
+        return colorize.main(argv)
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+def preprocess_summary(info):
+    n, out = info["counts"], info.get("output", "")
+    print(f"matched {n['matched']}: wrote {n['written']} records "
+          f"(train {n['per_split']['train']}, val {n['per_split']['val']}), "
+          f"skipped {n['skipped']} {n['skipped_by_reason'] or ''}, failed {n['failed']}{out}")
+    if n["failed"]:
+        print(f"failures listed in {info['failures']}", file=sys.stderr)
+    if n["written"] == 0:
+        print("error: no records were written: no usable colour photo among the inputs", file=sys.stderr)
+        return 1
+    return 1 if n["failed"] else 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    _quiet()
+    try:
+        return _dispatch(argv[0], argv[1:])
+    except Exception as e:
+        if type(e).__name__ in USER_ERRORS:
+            print(f"colorize {argv[0]}: error: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The whole-image embedding: Inception-ResNet-v2 on the black-and-white photo, and its RunInference handler.
+
+Weights are `imagenet` (Keras' own download and cache), `random[:SEED]` (seeded, for offline tests)
+or a local weights file. The identity (source and a hash of the tensors) goes into dataset.json and
+model.json so embeddings from different weights are never mixed.
+"""
+import os
+
+import numpy as np
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from tfrecords import contract as c
+
+NETWORK = "inception_resnet_v2"
+IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
+DEFAULT_RANDOM_SEED = 1234
+
+
+class WeightsError(Exception):
+    """Weights that cannot be had; str() says what to do."""
+
+
+def keras_cache_path(filename=IMAGENET_FILE):
+    base = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return os.path.join(base, "models", filename)
+
+
+def _build(weights_arg):
+    import keras
+    kind, _, rest = weights_arg.partition(":")
+    if kind == "random":
+        seed = int(rest or DEFAULT_RANDOM_SEED)
+        keras.utils.set_random_seed(seed)
+        return keras.applications.InceptionResNetV2(weights=None), f"random:{seed}"
+    if kind == "imagenet":
+        try:
+            return keras.applications.InceptionResNetV2(weights="imagenet"), "imagenet"
+        except Exception as e:  # Keras raises a plain Exception for a failed download
+            raise WeightsError(
+                f"cannot get the ImageNet weights ({str(e).splitlines()[0][:120]}); Keras expects the file "
+                f"{keras_cache_path()}: put it there, or pass --inception-weights FILE") from None
+    path = weights_arg[5:] if kind == "file" else weights_arg
+    if not os.path.exists(path):
+        raise WeightsError(f"weights file {path} does not exist; pass imagenet, random or an existing file")
+    try:
+        model = keras.applications.InceptionResNetV2(weights=path)
+    except Exception as e:
+        raise WeightsError(f"cannot load Inception-ResNet-v2 weights from {path}: {e}") from None
+    return model, f"file:{os.path.basename(path)}"
+
+
+def build_inception(weights_arg):
+    """(model, EmbeddingSpec) for `imagenet`, `random[:SEED]` or a weights file path."""
+    model, source = _build(weights_arg)
+    spec = c.EmbeddingSpec(network=NETWORK, weights=source,
+                           weights_sha256=c.weights_sha256(model.get_weights()))
+    return model, spec
+
+
+def weights_arg_of(spec):
+    """The --inception-weights value that rebuilds a spec's network (files by their recorded name)."""
+    return spec.weights
+
+
+def preprocess(grey_uint8):
+    """uint8 [..., 299, 299, 3] -> Inception's [-1, 1] input."""
+    return np.asarray(grey_uint8, np.float32) / 127.5 - 1.0
+
+
+class InceptionEmbeddingHandler(ModelHandler):
+    """RunInference handler: one Inception-ResNet-v2 per worker, batches of 299x299 grey images."""
+
+    def __init__(self, weights_arg, expected_sha256=None, batch_size=32):
+        self._weights_arg = weights_arg
+        self._expected = expected_sha256
+        self._batch_size = batch_size
+
+    def load_model(self):
+        model, spec = build_inception(self._weights_arg)
+        if self._expected and spec.weights_sha256 != self._expected:
+            raise WeightsError(f"Inception weights {self._weights_arg} hash {spec.weights_sha256[:12]} "
+                               f"differ from the expected {self._expected[:12]}")
+        import tensorflow as tf
+        return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def run_inference(self, batch, model, inference_args=None):
+        out = np.asarray(model(preprocess(np.stack(batch))))
+        return [PredictionResult(x, y) for x, y in zip(batch, out)]
+
+    def batch_elements_kwargs(self):
+        return {"min_batch_size": 1, "max_batch_size": self._batch_size}
+
+    def share_model_across_processes(self):
+        return False

@@ -1,0 +1,207 @@
+"""`colorize preprocess`: image folders and tfds datasets -> sharded TFRecords of L, ab and embeddings.
+
+Graph: CreateInputs -> Spread -> DecodeAndPrepare (ok / skipped / failed) -> [EmbedInception]
+-> EncodeRecords -> SplitTrainVal -> Write{Train,Val}; failures go to failures.jsonl; the launcher
+writes dataset.json from the pipeline's counters, which add up to the inputs matched.
+"""
+import argparse
+import logging
+import math
+import time
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
+
+from pipeline import images, sources
+from pipeline.beam_support import (Progress, counter, failure_line, log, make_pipeline,
+                                   read_counters, write_json)
+from tfrecords import contract as c
+
+RECORDS_PER_SHARD = 1000
+
+
+class PrepareTrainingExample(beam.DoFn):
+    """source path (or (name, pixels) from tfds) -> (source, (l, ab, grey)); tags skipped / failed."""
+
+    def __init__(self, image_size, max_pixels, with_grey):
+        self.image_size, self.max_pixels, self.with_grey = image_size, max_pixels, with_grey
+
+    def setup(self):
+        self.progress = Progress("images prepared")
+
+    def process(self, element):
+        source, pixels = element if isinstance(element, tuple) else (element, None)
+        try:
+            if pixels is None:
+                if not images.is_image_name(source):
+                    raise images.SkipImage("not an image file (extension)")
+                rgb = images.decode_rgb(sources.read_bytes(source), self.max_pixels)
+            else:
+                pixels = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
+                rgb = np.asarray(images.to_rgb(images.Image.fromarray(pixels)))
+            l_q, ab_q, grey = images.training_example(rgb, self.image_size)
+        except images.SkipImage as e:
+            counter("skipped").inc()
+            counter("skipped: " + str(e).split(":")[0].split(" (")[0]).inc()
+            yield beam.pvalue.TaggedOutput("skipped", (source, str(e)))
+            return
+        except images.ImageError as e:
+            counter("failed").inc()
+            yield beam.pvalue.TaggedOutput("failed", (source, str(e)))
+            return
+        except (OSError, ValueError, MemoryError) as e:
+            counter("failed").inc()
+            yield beam.pvalue.TaggedOutput("failed", (source, f"{type(e).__name__}: {e}"))
+            return
+        self.progress.tick()
+        yield (source, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
+
+
+def encode_example(key, embedding, image_size):
+    import tensorflow as tf
+    source, l_bytes, ab_bytes = key
+    feature = {
+        c.KEY_L: tf.train.Feature(bytes_list=tf.train.BytesList(value=[l_bytes])),
+        c.KEY_AB: tf.train.Feature(bytes_list=tf.train.BytesList(value=[ab_bytes])),
+        c.KEY_HEIGHT: tf.train.Feature(int64_list=tf.train.Int64List(value=[image_size])),
+        c.KEY_WIDTH: tf.train.Feature(int64_list=tf.train.Int64List(value=[image_size])),
+        c.KEY_SOURCE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode("utf-8")])),
+    }
+    if embedding is not None:
+        feature[c.KEY_EMBEDDING] = tf.train.Feature(
+            float_list=tf.train.FloatList(value=np.asarray(embedding, np.float32).ravel()))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+class EncodeRecords(beam.DoFn):
+    def __init__(self, image_size, val_fraction):
+        self.image_size, self.val_fraction = image_size, val_fraction
+
+    def setup(self):
+        self.progress = Progress("records encoded")
+
+    def process(self, element):
+        key, embedding = element
+        embedding = getattr(embedding, "inference", embedding)
+        split = c.split_of(key[0], self.val_fraction)
+        counter(f"written_{split}").inc()
+        self.progress.tick()
+        yield split, encode_example(key, embedding, self.image_size)
+
+
+def read_tfds(spec, data_dir=None):
+    """Yields (tfds:NAME:SPLIT/INDEX, uint8 pixels) for every example of a tfds split."""
+    import tensorflow_datasets as tfds
+    src = sources.TfdsSource.parse(spec)
+    ds = tfds.load(src.name, split=src.split, data_dir=data_dir, shuffle_files=False)
+    for i, ex in enumerate(tfds.as_numpy(ds)):
+        counter("matched").inc()
+        yield f"{spec}/{i}", ex["image"]
+
+
+def shard_count(n, fraction):
+    return max(1, math.ceil(n * fraction / RECORDS_PER_SHARD)) if n else 0
+
+
+def build(p, args, files, tfds_specs, spec):
+    """Adds the preprocess graph to pipeline `p`."""
+    inputs = p | "CreateInputs" >> beam.Create([f.path for f in files])
+    if tfds_specs:
+        from_tfds = (p | "CreateTfdsSources" >> beam.Create(tfds_specs)
+                     | "ReadTfds" >> beam.FlatMap(read_tfds, data_dir=args.tfds_data_dir))
+        inputs = (inputs, from_tfds) | "AllInputs" >> beam.Flatten()
+    prepared = (inputs | "Spread" >> beam.Reshuffle()
+                | "DecodeAndPrepare" >> beam.ParDo(PrepareTrainingExample(
+                    args.image_size, args.max_pixels, spec is not None)).with_outputs("skipped", "failed", main="ok"))
+    examples = prepared.ok
+    if spec is not None:
+        from pipeline.embedding import InceptionEmbeddingHandler
+        handler = KeyedModelHandler(InceptionEmbeddingHandler(args.inception_weights, spec.weights_sha256,
+                                                              args.batch_size))
+        examples = examples | "EmbedInception" >> RunInference(handler)
+    encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction))
+    train, val = encoded | "SplitTrainVal" >> beam.Partition(lambda kv, _: 0 if kv[0] == "train" else 1, 2)
+    n = len(files) or 4 * RECORDS_PER_SHARD
+    for name, pcoll, fraction in (("train", train, 1 - args.val_fraction), ("val", val, args.val_fraction)):
+        (pcoll | f"Values{name.title()}" >> beam.Values()
+         | f"Write{name.title()}" >> beam.io.WriteToTFRecord(
+             f"{args.output.rstrip('/')}/{name}", file_name_suffix=c.RECORD_SUFFIX,
+             num_shards=shard_count(n, fraction) or 1, shard_name_template="-SSSSS-of-NNNNN",
+             compression_type=beam.io.filesystem.CompressionTypes.GZIP))
+    (prepared.failed | "FailureLines" >> beam.MapTuple(failure_line)
+     | "WriteFailures" >> beam.io.WriteToText(f"{args.output.rstrip('/')}/failures", file_name_suffix=".jsonl",
+                                               shard_name_template=""))
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="colorize preprocess", description=__doc__.splitlines()[0])
+    parser.add_argument("--input", action="append", required=True,
+                        help="folder (recursive), glob, gs:// path or tfds:NAME[/CONFIG][:SPLIT]; repeatable")
+    parser.add_argument("--output", required=True, help="folder for the records, dataset.json and failures.jsonl")
+    parser.add_argument("--image-size", type=int, default=c.DEFAULT_IMAGE_SIZE)
+    parser.add_argument("--embedding", choices=["inception_resnet_v2", "none"], default="inception_resnet_v2")
+    parser.add_argument("--inception-weights", default="imagenet",
+                        help="imagenet (Keras download/cache), random[:SEED] (offline tests) or a weights FILE")
+    parser.add_argument("--val-fraction", type=float, default=0.05)
+    parser.add_argument("--batch-size", type=int, default=32, help="Inception batch size")
+    parser.add_argument("--max-pixels", type=int, default=c.DEFAULT_MAX_PIXELS)
+    parser.add_argument("--tfds-data-dir", default=None, help="tensorflow-datasets data_dir")
+    args, beam_args = parser.parse_known_args(argv)
+    if not 0 <= args.val_fraction < 1:
+        parser.error("--val-fraction must be in [0, 1)")
+    if args.image_size < 32 or args.image_size % 8:
+        parser.error("--image-size must be a multiple of 8, at least 32")
+    return args, beam_args
+
+
+def run(argv=None, test_pipeline=None):
+    """Runs the job; returns the dataset.json dict. Raises sources.InputError / WeightsError."""
+    args, beam_args = parse_args(argv)
+    start = time.time()
+    tfds_specs = [s for s in args.input if s.startswith(sources.TFDS_PREFIX)]
+    files = [f for s in args.input if s not in tfds_specs for f in sources.list_files(s, exclude=args.output)]
+    if not files and not tfds_specs:
+        raise sources.InputError(f"no files found in {', '.join(args.input)}: nothing to preprocess")
+    spec = None
+    if args.embedding != "none":
+        from pipeline.embedding import build_inception
+        log.info("building Inception-ResNet-v2 (%s weights) to identify its embedding", args.inception_weights)
+        spec = build_inception(args.inception_weights)[1]
+    log.info("preprocessing %d files%s into %s", len(files),
+             f" and {len(tfds_specs)} tfds source(s)" if tfds_specs else "", args.output)
+    p = test_pipeline or make_pipeline(beam_args)
+    build(p, args, files, tfds_specs, spec)
+    result = p.run()
+    result.wait_until_finish()
+    counts = read_counters(result)
+    info = dataset_info(args, spec, counts, len(files), time.time() - start)
+    write_json(f"{args.output.rstrip('/')}/{c.DATASET_JSON}", info)
+    info["output"] = f" into {args.output}"
+    info["failures"] = f"{args.output.rstrip('/')}/{c.FAILURES_JSONL}"
+    return info
+
+
+def dataset_info(args, spec, counts, n_files, seconds):
+    written = {s: counts.get(f"written_{s}", 0) for s in c.SPLITS}
+    matched = n_files + counts.get("matched", 0)
+    return {
+        "schema_version": c.SCHEMA_VERSION,
+        "image_size": args.image_size,
+        "lab_scaling": {"l": f"L / {c.L_SCALE} - 1", "ab": f"ab / {c.AB_DIVISOR}",
+                        "l_record": "uint8 round(L * 255 / 100)", "ab_record": f"int8 round(ab / {c.AB_DIVISOR} * 127)"},
+        "crop": "short side resized to image_size (Lanczos), centre square",
+        "embedding": spec.to_dict() if spec else None,
+        "inputs": [str(s) for s in args.input],
+        "val_fraction": args.val_fraction,
+        "counts": {
+            "matched": matched,
+            "written": sum(written.values()),
+            "skipped": counts.get("skipped", 0),
+            "failed": counts.get("failed", 0),
+            "per_split": written,
+            "skipped_by_reason": {k.split(": ", 1)[1]: v for k, v in sorted(counts.items())
+                                  if k.startswith("skipped: ")},
+        },
+        "seconds": round(seconds, 1),
+    }

@@ -1,0 +1,31 @@
+"""Installs the colorize packages and the `colorize` command; Dataflow workers install it via --setup_file."""
+import setuptools
+
+REQUIRED = [
+    "tensorflow-cpu==2.21.0; platform_machine=='x86_64'",
+    "tensorflow==2.21.0; platform_machine!='x86_64'",
+    "keras==3.15.1",
+    "apache-beam==2.77.0",
+    "tensorflow-datasets==4.9.10",
+    "importlib_resources",   # tensorflow-datasets needs it to build any dataset
+    "google-crc32c",         # Beam's WriteToTFRecord needs a crc32c implementation
+    "pillow>=12,<13",
+    "numpy>=2,<3",
+    "matplotlib>=3.8",
+]
+
+setuptools.setup(
+    name="colorize",
+    version="0.1.0",
+    description="Batch colorization of black-and-white photographs (Beam pipelines, Keras models)",
+    python_requires=">=3.11",
+    packages=["pipeline", "model", "tfrecords"],
+    package_data={"model": ["default/*.keras", "default/*.json"]},
+    include_package_data=True,
+    install_requires=REQUIRED,
+    extras_require={
+        "gcp": ["apache-beam[gcp]==2.77.0"],
+        "test": ["pytest>=8", "scikit-image>=0.24", "scikit-learn>=1.5"],
+    },
+    entry_points={"console_scripts": ["colorize=pipeline.cli:main"]},
+)

@@ -1,0 +1,19 @@
+"""The data contract between the stages, and the readers of the records.
+
+`tfrecords.load(data_dir, split)` gives a tf.data.Dataset of dicts; `read_arrays` gives the same
+data as NumPy arrays without TensorFlow (for training on other Keras backends).
+"""
+from tfrecords.contract import (  # noqa: F401
+    AB_DIVISOR, ContractError, DATASET_JSON, DEFAULT_IMAGE_SIZE, EmbeddingSpec, FAILURES_JSONL,
+    L_SCALE, SCHEMA_VERSION, SPLITS)
+from tfrecords.lab import lab_to_rgb, lab_to_rgb_uint8, lightness, rgb_to_lab  # noqa: F401
+
+
+def load(data_dir, split="train", **kwargs):
+    from tfrecords.reader import load as _load
+    return _load(data_dir, split, **kwargs)
+
+
+def read_arrays(data_dir, split="train", **kwargs):
+    from tfrecords.reader import read_arrays as _read_arrays
+    return _read_arrays(data_dir, split, **kwargs)

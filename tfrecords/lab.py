@@ -1,0 +1,93 @@
+"""sRGB (D65) <-> CIE Lab conversion in NumPy, matching skimage.color.rgb2lab / lab2rgb.
+
+NumPy only (no TensorFlow), so Beam workers, the trainer on any Keras backend and the
+inference stage all share one implementation.
+"""
+import numpy as np
+
+# sRGB primaries -> XYZ, D65 white (IEC 61966-2-1), as scikit-image uses.
+_RGB_TO_XYZ = np.array(
+    [[0.412453, 0.357580, 0.180423],
+     [0.212671, 0.715160, 0.072169],
+     [0.019334, 0.119193, 0.950227]], dtype=np.float64)
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
+_WHITE_D65 = np.array([0.95047, 1.0, 1.08883], dtype=np.float64)
+_EPSILON = 0.008856
+_KAPPA = 7.787
+
+
+def _srgb_to_linear(c):
+    return np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+
+
+def _linear_to_srgb(c):
+    c = np.clip(c, 0.0, None)
+    return np.where(c > 0.0031308, 1.055 * np.power(c, 1 / 2.4) - 0.055, 12.92 * c)
+
+
+def _f(t):
+    return np.where(t > _EPSILON, np.cbrt(t), _KAPPA * t + 16.0 / 116.0)
+
+
+def _f_inv(t):
+    t3 = t ** 3
+    return np.where(t3 > _EPSILON, t3, (t - 16.0 / 116.0) / _KAPPA)
+
+
+def _as_unit_float(rgb):
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return rgb.astype(np.float32) / 255.0
+    return rgb.astype(np.float32)
+
+
+def rgb_to_lab(rgb):
+    """[..., 3] sRGB (uint8, or float in [0, 1]) -> float32 Lab (L in [0, 100])."""
+    lin = _srgb_to_linear(_as_unit_float(rgb))
+    xyz = (lin @ _RGB_TO_XYZ.T.astype(np.float32)) / _WHITE_D65.astype(np.float32)
+    fx, fy, fz = (_f(xyz[..., i]) for i in range(3))
+    lab = np.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+    return lab.astype(np.float32)
+
+
+def lab_to_rgb(lab):
+    """[..., 3] Lab -> float32 sRGB in [0, 1] (out-of-gamut colours clipped)."""
+    lab = np.asarray(lab, dtype=np.float32)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    fx = fy + lab[..., 1] / 500.0
+    fz = fy - lab[..., 2] / 200.0
+    xyz = np.stack([_f_inv(fx), _f_inv(fy), _f_inv(np.maximum(fz, 0.0))], axis=-1)
+    xyz = xyz * _WHITE_D65.astype(np.float32)
+    rgb = _linear_to_srgb(xyz @ _XYZ_TO_RGB.T.astype(np.float32))
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def lab_to_rgb_uint8(lab):
+    """Lab -> uint8 sRGB, rounded."""
+    return np.round(lab_to_rgb(lab) * 255.0).astype(np.uint8)
+
+
+# L depends on luminance Y alone, so for 8-bit input it is a per-channel table lookup:
+# far cheaper than a full Lab conversion on a 50-megapixel scan.
+_LINEAR_LUT = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0).astype(np.float32)
+_Y_WEIGHTS = (_RGB_TO_XYZ[1] / _WHITE_D65[1]).astype(np.float32)
+
+
+def lightness(rgb_or_gray):
+    """CIE L* of uint8 sRGB [..., 3] or uint8 grey [...] pixels, float32 in [0, 100]."""
+    arr = np.asarray(rgb_or_gray)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"lightness() takes uint8 pixels, got {arr.dtype}")
+    if arr.ndim >= 1 and arr.shape[-1] == 3 and arr.ndim == 3:
+        y = (_LINEAR_LUT[arr[..., 0]] * _Y_WEIGHTS[0] + _LINEAR_LUT[arr[..., 1]] * _Y_WEIGHTS[1]
+             + _LINEAR_LUT[arr[..., 2]] * _Y_WEIGHTS[2])
+    else:
+        y = _LINEAR_LUT[arr] * _Y_WEIGHTS.sum()
+    return (116.0 * _f(y) - 16.0).astype(np.float32)
+
+
+def grey_rgb_from_lightness(l):
+    """The neutral sRGB grey (uint8, 3 channels) with lightness L: what a B&W photo shows."""
+    l = np.asarray(l, dtype=np.float32)
+    lab = np.stack([l, np.zeros_like(l), np.zeros_like(l)], axis=-1)
+    return lab_to_rgb_uint8(lab)
