@@ -5,6 +5,7 @@ REQUIRED = [
     "tensorflow-cpu==2.21.0; platform_machine=='x86_64'",
     "tensorflow==2.21.0; platform_machine!='x86_64'",
     "keras==3.15.1",
+    "tensorboard==2.21.0",   # the trainer's TensorBoard logs
     "apache-beam==2.77.0",
     "tensorflow-datasets==4.9.10",
     "importlib_resources",   # tensorflow-datasets needs it to build any dataset

@@ -266,7 +266,7 @@ def train_on_records(args):
     card = {
         **fields,
         "parameters": int(final.count_params()),
-        "data": {"dir": os.path.abspath(args.data), "inputs": info.get("inputs"), "counts": info["counts"],
+        "data": {"dir": args.data, "inputs": info.get("inputs"), "counts": info["counts"],
                  "image_size": info["image_size"]},
         "training": {"epochs": epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
                      "loss": "mse on ab / 110", "optimizer": "adam", "seed": args.seed,

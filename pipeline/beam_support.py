@@ -23,7 +23,9 @@ def make_pipeline(beam_args):
     if any(a == "--runner" or a.startswith("--runner=") for a in beam_args):
         return beam.Pipeline(options=options)
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-    local = ["--direct_num_workers", str(os.cpu_count() or 1), "--direct_running_mode", "multi_processing"]
+    local = ["--direct_num_workers", str(os.cpu_count() or 1), "--direct_running_mode", "multi_processing",
+             "--default_sdk_harness_log_level", "WARNING",
+             "--sdk_harness_log_level_overrides", '{"colorize": "INFO"}']
     has = {a.split("=")[0] for a in beam_args}
     extra = [] if "--direct_num_workers" in has else local
     return beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(extra + list(beam_args)))
