@@ -21,7 +21,7 @@ setuptools.setup(
     description="Batch colorization of black-and-white photographs (Beam pipelines, Keras models)",
     python_requires=">=3.11",
     packages=["pipeline", "model", "tfrecords"],
-    package_data={"model": ["default/*.keras", "default/*.json"]},
+    package_data={"model": ["default/model.keras", "default/model.json"]},
     include_package_data=True,
     install_requires=REQUIRED,
     extras_require={

@@ -88,6 +88,6 @@ def lightness(rgb_or_gray):
 
 def grey_rgb_from_lightness(l):
     """The neutral sRGB grey (uint8, 3 channels) with lightness L: what a B&W photo shows."""
-    l = np.asarray(l, dtype=np.float32)
-    lab = np.stack([l, np.zeros_like(l), np.zeros_like(l)], axis=-1)
-    return lab_to_rgb_uint8(lab)
+    y = _f_inv((np.asarray(l, dtype=np.float32) + 16.0) / 116.0)
+    grey = np.round(np.clip(_linear_to_srgb(y), 0.0, 1.0) * 255.0).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)

@@ -1,0 +1,58 @@
+"""Colour conversion and quantization of the data contract, against scikit-image on real photos."""
+import numpy as np
+import skimage.color
+
+from tfrecords import contract as c
+from tfrecords.lab import lab_to_rgb, lightness, rgb_to_lab
+
+
+def test_rgb_to_lab_matches_skimage_on_random_colours():
+    rgb = np.random.default_rng(0).integers(0, 256, (5000, 3), dtype=np.uint8)
+    ours, theirs = rgb_to_lab(rgb), skimage.color.rgb2lab(rgb[None])[0]
+    assert np.abs(ours - theirs).max() < 0.5
+
+
+def test_rgb_to_lab_matches_skimage_on_real_photos(photos):
+    for name, rgb in photos.items():
+        assert np.abs(rgb_to_lab(rgb) - skimage.color.rgb2lab(rgb)).max() < 0.5, name
+
+
+def test_lab_to_rgb_matches_skimage_and_inverts(photos):
+    rgb = photos["astronaut"]
+    lab = skimage.color.rgb2lab(rgb)
+    assert np.abs(lab_to_rgb(lab) - skimage.color.lab2rgb(lab)).max() < 0.5 / 255
+    assert np.abs(np.round(lab_to_rgb(rgb_to_lab(rgb)) * 255) - rgb).max() <= 1
+
+
+def test_lightness_table_equals_full_conversion(photos):
+    rgb = photos["coffee"]
+    assert np.abs(lightness(rgb) - rgb_to_lab(rgb)[..., 0]).max() < 1e-3
+    grey = rgb[..., 0]
+    assert np.abs(lightness(grey) - rgb_to_lab(np.repeat(grey[..., None], 3, -1))[..., 0]).max() < 1e-3
+
+
+def test_quantization_round_trip_within_half_a_lab_unit(photos):
+    lab = np.concatenate([rgb_to_lab(p).reshape(-1, 3) for p in photos.values()])
+    l_err = np.abs(c.dequantize_l(c.quantize_l(lab[:, 0])) - lab[:, 0]).max()
+    ab_err = np.abs(c.dequantize_ab(c.quantize_ab(lab[:, 1:])) - lab[:, 1:]).max()
+    assert l_err <= 0.5 and ab_err <= 0.5, (l_err, ab_err)
+    # the stated bounds: half a quantization step
+    assert l_err <= 0.5 * 100 / 255 + 1e-4 and ab_err <= 0.5 * c.AB_DIVISOR / c.AB_QUANT + 1e-4
+
+
+def test_whole_srgb_gamut_fits_the_ab_scaling():
+    levels = np.arange(0, 256, 5, dtype=np.uint8)
+    cube = np.stack(np.meshgrid(levels, levels, levels), -1).reshape(-1, 3)
+    assert np.abs(c.scale_ab(rgb_to_lab(cube)[:, 1:])).max() <= 1.0
+
+
+def test_model_scaling_spans_minus_one_to_one():
+    assert c.scale_l(0) == -1 and c.scale_l(100) == 1
+    assert np.allclose(c.unscale_ab(c.scale_ab([37.0, -80.0])), [37.0, -80.0])
+
+
+def test_split_is_deterministic_and_near_the_fraction():
+    names = [f"/photos/{i}.jpg" for i in range(4000)]
+    first = [c.split_of(n, 0.1) for n in names]
+    assert first == [c.split_of(n, 0.1) for n in names]
+    assert 0.08 < first.count("val") / len(names) < 0.12
