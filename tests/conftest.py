@@ -1,25 +1,13 @@
-"""Shared fixtures: real photos that ship with scikit-image / scikit-learn, and broken inputs made from them."""
-import io
+"""Shared fixtures: the sample photos, and records made from them by the real preprocess pipeline."""
 import os
-import struct
-import zlib
 
-import numpy as np
 import pytest
-from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from helpers import jpeg_bytes, real_photos, write  # noqa: E402
 
-def real_photos():
-    """{name: uint8 RGB} of the six colour photos that scikit-image and scikit-learn ship."""
-    import skimage.data
-    from sklearn.datasets import load_sample_images
-    photos = {n: getattr(skimage.data, n)() for n in ("astronaut", "chelsea", "coffee", "rocket")}
-    sk = load_sample_images()
-    for path, img in zip(sk.filenames, sk.images):
-        photos[os.path.splitext(os.path.basename(path))[0]] = img
-    return photos
+RECORD_SIZE = 32
 
 
 @pytest.fixture(scope="session")
@@ -27,73 +15,18 @@ def photos():
     return real_photos()
 
 
-def jpeg_bytes(rgb, **kw):
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=92, **kw)
-    return buf.getvalue()
-
-
-def png_bytes(im):
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def bomb_png(width=50_000, height=50_000):
-    """A valid PNG header declaring a huge image, with almost no data: a decompression bomb."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
-def rotated_jpeg(rgb):
-    """A JPEG stored sideways with EXIF orientation 6 (display rotated 90 degrees clockwise)."""
-    stored = np.ascontiguousarray(np.rot90(rgb, k=1))  # what a camera held sideways writes
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    return jpeg_bytes(stored, exif=exif.tobytes())
-
-
-def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
-
-
-def bad_inputs(photos):
-    """{relative path: bytes} of every awkward input the stages must survive."""
-    chelsea, coffee = photos["chelsea"], photos["coffee"]
-    full = jpeg_bytes(coffee)
-    rgba = Image.fromarray(chelsea).convert("RGBA")
-    rgba.putalpha(128)
-    sixteen = Image.fromarray(photos["astronaut"][..., 1].astype(np.uint16) * 257)
-    return {
-        "broken/zero.jpg": b"",
-        "broken/truncated.jpg": full[: len(full) // 3],
-        "broken/text.jpg": b"this is a text file, not a photo\n",
-        "broken/bomb.png": bomb_png(),
-        "notes/readme.txt": b"captions for the photos\n",
-        "modes/alpha.png": png_bytes(rgba),
-        "modes/palette.gif": png_to_gif(photos["flower"]),
-        "modes/sixteen_bit.png": png_bytes(sixteen),
-        "modes/cmyk.jpg": cmyk_jpeg(photos["china"]),
-        "modes/rotated.jpg": rotated_jpeg(chelsea),
-        "modes/greyscale.jpg": jpeg_bytes(np.asarray(Image.fromarray(coffee).convert("L").convert("RGB"))),
-        "modes/tiny.png": png_bytes(Image.fromarray(chelsea).resize((24, 20))),
-        "names/with space é ü.jpg": jpeg_bytes(photos["rocket"]),
-    }
-
-
-def png_to_gif(rgb):
-    buf = io.BytesIO()
-    Image.fromarray(rgb).convert("P", palette=Image.ADAPTIVE).save(buf, "GIF")
-    return buf.getvalue()
-
-
-def cmyk_jpeg(rgb):
-    buf = io.BytesIO()
-    Image.fromarray(rgb).convert("CMYK").save(buf, "JPEG", quality=92)
-    return buf.getvalue()
+@pytest.fixture(scope="session")
+def records(tmp_path_factory, photos):
+    """Records made by the real preprocess pipeline from the six sample photos (and their mirror images)."""
+    from pipeline import preprocess
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.testing.test_pipeline import TestPipeline
+    root = tmp_path_factory.mktemp("train_photos")
+    for name, rgb in photos.items():
+        write(str(root / f"{name}.jpg"), jpeg_bytes(rgb))
+        write(str(root / f"{name}_mirror.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
+    out = tmp_path_factory.mktemp("train_records")
+    preprocess.run(["--input", str(root), "--output", str(out), "--image-size", str(RECORD_SIZE),
+                    "--inception-weights", "random", "--val-fraction", "0.25"],
+                   test_pipeline=TestPipeline(runner=FnApiRunner()))
+    return out

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import bad_inputs
+from helpers import bad_inputs
 from pipeline import images
 from tfrecords import contract as c
 

@@ -1,0 +1,38 @@
+"""The three networks: inputs, outputs and the Deep Koalarization layer plan."""
+import numpy as np
+import pytest
+
+from model import networks
+
+
+@pytest.mark.parametrize("arch", ["alpha", "beta"])
+def test_l_in_ab_out(arch):
+    model = networks.build(arch, 64)
+    out = np.asarray(model(np.zeros((2, 64, 64, 1), np.float32)))
+    assert out.shape == (2, 64, 64, 2) and np.abs(out).max() <= 1
+
+
+def test_fusion_joins_the_embedding_on_the_encoder_grid():
+    model = networks.build("fusion", 224, 1000)
+    assert model.get_layer("encoder7").output.shape == (None, 28, 28, 256)
+    assert model.get_layer("fusion_concat").output.shape == (None, 28, 28, 256 + 1000)
+    assert model.get_layer("fusion").output.shape == (None, 28, 28, 256)
+    strides = [model.get_layer(f"encoder{i}").strides[0] for i in range(8)]
+    assert strides == [2, 1, 2, 1, 2, 1, 1, 1]
+    out = model({"l": np.zeros((1, 224, 224, 1), np.float32), "embedding": np.ones((1, 1000), np.float32)})
+    assert tuple(out.shape) == (1, 224, 224, 2)
+
+
+def test_the_embedding_changes_the_fusion_output():
+    model = networks.build("fusion", 32, 10)
+    l = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 1)).astype(np.float32)
+    a = model({"l": l, "embedding": np.zeros((1, 10), np.float32)})
+    b = model({"l": l, "embedding": np.full((1, 10), 5, np.float32)})
+    assert not np.allclose(np.asarray(a), np.asarray(b))
+
+
+def test_bad_requests_are_refused():
+    with pytest.raises(networks.ModelError, match="multiple of 8"):
+        networks.build("beta", 100)
+    with pytest.raises(networks.ModelError, match="needs records with embeddings"):
+        networks.build("fusion", 64, None)

@@ -1,0 +1,116 @@
+"""`colorize train` on real photos and on records made by `colorize preprocess`; resume; several devices."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from model import modeldir, train
+from tfrecords import contract as c
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True,
+                          timeout=kw.get("timeout", 600))
+
+
+def history_epochs(model_dir):
+    with open(os.path.join(model_dir, train.HISTORY)) as f:
+        return [int(r["epoch"]) for r in csv.DictReader(f)]
+
+
+def test_alpha_learns_one_photo_and_writes_its_colorization(tmp_path, photos):
+    from helpers import png_bytes, write
+    from PIL import Image
+    photo = write(str(tmp_path / "chelsea.png"), png_bytes(Image.fromarray(photos["chelsea"])))
+    assert train.main(["--model", "alpha", "--image", photo, "--output", str(tmp_path / "alpha"),
+                       "--image-size", "128", "--epochs", "250"]) == 0
+    card = modeldir.read_card(str(tmp_path / "alpha"))
+    assert card["metrics"]["model"]["auc"] >= 95  # meant to overfit its one photo
+    assert card["metrics"]["model"]["auc"] > card["metrics"]["grayscale_baseline"]["auc"] + 5
+    colour = np.asarray(Image.open(tmp_path / "alpha" / "colorized.png"))
+    assert colour.shape == photos["chelsea"].shape  # full resolution
+
+
+@pytest.mark.parametrize("arch", ["beta", "fusion"])
+def test_trains_on_records_and_writes_a_complete_model_directory(records, tmp_path, arch):
+    out = str(tmp_path / arch)
+    assert train.main(["--model", arch, "--data", str(records), "--output", out, "--epochs", "2",
+                       "--batch-size", "4"]) == 0
+    card = modeldir.read_card(out)
+    info = json.loads((records / c.DATASET_JSON).read_text())
+    assert card["architecture"] == arch and card["image_size"] == info["image_size"]
+    assert card["embedding"] == (info["embedding"] if arch == "fusion" else None)
+    assert card["data"]["counts"] == info["counts"] and card["training"]["epochs"] == 2
+    for key in ("auc", "acc@5", "acc@10", "psnr", "colourfulness"):
+        assert key in card["metrics"]["model"] and key in card["metrics"]["grayscale_baseline"]
+    model, _ = modeldir.load(out)  # safe-mode load of model.keras
+    assert model.count_params() == card["parameters"]
+    assert history_epochs(out) == [0, 1]
+    assert os.path.isdir(os.path.join(out, "logs"))  # TensorBoard
+
+
+def test_fusion_refuses_records_with_another_embedding(records, tmp_path):
+    from model import evaluate
+    out = str(tmp_path / "fusion")
+    train.main(["--model", "fusion", "--data", str(records), "--output", out, "--epochs", "1", "--batch-size", "4"])
+    model, card = modeldir.load(out)
+    info = json.loads((records / c.DATASET_JSON).read_text())
+    other = dict(info, embedding=dict(info["embedding"], weights="random:99", weights_sha256="0" * 64))
+    with pytest.raises(c.ContractError, match="differs from the model's"):
+        evaluate.on_records(model, card, str(records), "val", other)
+
+
+def test_resume_after_interruption_continues_from_the_last_epoch(records, tmp_path):
+    out = str(tmp_path / "beta")
+    args = ["train", "--model", "beta", "--data", str(records), "--output", out, "--batch-size", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args, "--epochs", "200"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = os.path.join(out, train.STATE)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (os.path.exists(state) and json.load(open(state))["epoch"] >= 2):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # interrupted mid-training, as a crash or a lost machine would
+    proc.wait()
+    saved = json.load(open(state))["epoch"]
+    assert 2 <= saved < 200 and not os.path.exists(os.path.join(out, modeldir.MODEL_FILE))
+    last = modeldir.load_keras(os.path.join(out, train.LAST), compile=True)
+    steps = int(last.optimizer.iterations.numpy())
+    assert steps >= saved * 3  # optimizer state travels with the checkpoint (>= 3 steps an epoch here)
+
+    r = cli(*args, "--epochs", str(saved + 2), "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"resuming {out} at epoch {saved}" in r.stderr
+    assert json.load(open(state))["epoch"] == saved + 2
+    epochs = history_epochs(out)
+    assert epochs[-2:] == [saved, saved + 1] and sorted(set(epochs)) == list(range(saved + 2))
+    assert modeldir.read_card(out)["training"]["epochs"] == saved + 2
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(records, tmp_path):
+    r = cli("train", "--model", "beta", "--data", str(records), "--output", str(tmp_path / "m"), "--resume")
+    assert r.returncode == 2 and "nothing to resume" in r.stderr.strip().splitlines()[-1]
+
+
+def test_trains_on_two_devices(records, tmp_path):
+    """The multi-device path (MirroredStrategy) on two logical CPUs."""
+    code = f"""
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import logging, sys
+logging.basicConfig(level=logging.INFO)
+from model import train
+sys.exit(train.main(["--model", "beta", "--data", {str(records)!r}, "--output", {str(tmp_path / 'm')!r},
+                     "--epochs", "2", "--batch-size", "4"]))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "training on 2 device(s)" in r.stderr
+    with open(tmp_path / "m" / train.HISTORY) as f:
+        assert all(np.isfinite(float(row["loss"])) for row in csv.DictReader(f))
