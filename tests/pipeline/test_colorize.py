@@ -1,0 +1,176 @@
+"""`colorize run` over a real, messy photo tree: full resolution, mirrored, nothing lost, resumable, confined."""
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline
+from PIL import Image
+
+from helpers import bad_inputs, jpeg_bytes, png_bytes, write
+from pipeline import colorize, images
+from tfrecords.lab import lightness
+
+BROKEN = {"broken/zero.jpg", "broken/truncated.jpg", "broken/text.jpg", "broken/bomb.png"}
+NOT_IMAGES = {"notes/readme.txt"}
+
+
+def run(*args):
+    return colorize.run(list(args), test_pipeline=TestPipeline(runner=FnApiRunner()))
+
+
+def upright_l(data):
+    im = images.to_upright(images.open_image(data))
+    pixels = np.asarray(im) if im.mode == "L" else np.asarray(images.to_rgb(im))
+    return lightness(pixels)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory, photos):
+    root = tmp_path_factory.mktemp("archive")
+    files = dict(bad_inputs(photos))
+    files["colour/astronaut.jpg"] = jpeg_bytes(photos["astronaut"])
+    files["colour/deeper/still/coffee.png"] = png_bytes(Image.fromarray(photos["coffee"]))
+    files["bw/chelsea.jpg"] = jpeg_bytes(np.asarray(Image.fromarray(photos["chelsea"]).convert("L")))
+    files["bw/big scan.jpg"] = jpeg_bytes(np.asarray(Image.fromarray(photos["rocket"]).convert("L").resize((2400, 1600))))
+    exif = Image.Exif()
+    exif[0x010F] = "Archive Camera Co"  # Make
+    buf = io.BytesIO()
+    Image.fromarray(photos["china"]).save(buf, "JPEG", quality=92, exif=exif.tobytes(), icc_profile=b"fake-icc")
+    files["colour/with_exif.jpg"] = buf.getvalue()
+    for rel, data in files.items():
+        write(str(root / rel), data)
+    return root, files
+
+
+@pytest.fixture(scope="module")
+def first_run(tree, tmp_path_factory):
+    root, _ = tree
+    out = tmp_path_factory.mktemp("colour")
+    return out, run("--input", str(root), "--output", str(out), "--batch-size", "4")
+
+
+def test_every_good_photo_comes_out_full_size_with_its_own_luminance(tree, first_run):
+    root, files = tree
+    out, report = first_run
+    good = [r for r in files if r not in BROKEN | NOT_IMAGES]
+    for rel in good:
+        dest = out / colorize.output_relpath(rel)
+        assert dest.exists(), rel
+        data = files[rel]
+        l_in = upright_l(data)
+        with Image.open(dest) as im:
+            result = np.asarray(im.convert("RGB"))
+        assert result.shape[:2] == l_in.shape, rel
+        assert np.abs(lightness(result) - l_in).mean() < 1.0, rel
+    assert (out / "modes" / "palette.png").exists()  # GIF colour copies are PNG
+    colour = np.asarray(Image.open(out / "bw" / "chelsea.jpg"))
+    assert colour.ndim == 3 and np.abs(colour[..., 0].astype(int) - colour[..., 2]).mean() > 1  # it has colour
+
+
+def test_report_adds_up_and_lists_every_failure(tree, first_run):
+    root, files = tree
+    out, report = first_run
+    n = report["counts"]
+    assert n["matched"] == len(files) == n["colorized"] + n["skipped_done"] + n["skipped_not_image"] + n["failed"]
+    assert n["failed"] == len(BROKEN) and n["skipped_not_image"] == len(NOT_IMAGES)
+    assert json.loads((out / colorize.REPORT).read_text())["counts"] == n
+    failures = [json.loads(line) for line in open(out / colorize.FAILURES)]
+    assert {f["path"] for f in failures} == BROKEN and all(f["reason"] for f in failures)
+    assert "exceeds the limit" in next(f["reason"] for f in failures if f["path"] == "broken/bomb.png")
+
+
+def test_metadata_is_kept(first_run):
+    out, _ = first_run
+    with Image.open(out / "colour" / "with_exif.jpg") as im:
+        assert im.getexif()[0x010F] == "Archive Camera Co" and im.info.get("icc_profile") == b"fake-icc"
+    with Image.open(out / "modes" / "rotated.jpg") as im:
+        assert im.getexif().get(0x0112, 1) == 1  # pixels are upright, so no rotation is left to apply
+
+
+def test_second_run_rewrites_nothing_and_overwrite_redoes(tree, first_run):
+    root, files = tree
+    out, first = first_run
+    outputs = sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith("_"))
+    stamps = {p: p.stat().st_mtime_ns for p in outputs}
+    second = run("--input", str(root), "--output", str(out))
+    assert second["counts"]["colorized"] == 0
+    assert second["counts"]["skipped_done"] == first["counts"]["colorized"]
+    assert {p: p.stat().st_mtime_ns for p in outputs} == stamps
+    third = run("--input", str(root / "colour"), "--output", str(out / "colour"), "--overwrite")
+    assert third["counts"]["colorized"] == 3
+
+
+def test_zip_members_are_confined_to_the_output(tmp_path, photos):
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("album/one.jpg", jpeg_bytes(photos["coffee"]))
+        z.writestr("../escape.jpg", jpeg_bytes(photos["chelsea"]))
+        z.writestr("/etc/evil.jpg", jpeg_bytes(photos["chelsea"]))
+        z.writestr("album/broken.jpg", b"")
+    out = tmp_path / "out"
+    report = run("--input", str(archive), "--output", str(out))
+    n = report["counts"]
+    assert (n["matched"], n["colorized"], n["failed"]) == (4, 1, 3)
+    assert (out / "album" / "one.jpg").exists()
+    assert not (tmp_path / "escape.jpg").exists() and not os.path.exists("/etc/evil.jpg")
+    reasons = {f["path"]: f["reason"] for f in map(json.loads, open(out / colorize.FAILURES))}
+    assert "refused archive member" in reasons[f"{archive}!../escape.jpg"]
+    assert "refused archive member" in reasons[f"{archive}!/etc/evil.jpg"]
+    written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert written == {"album/one.jpg", colorize.REPORT, colorize.FAILURES}
+
+
+def test_pixel_limit_rejects_large_images(tmp_path, photos):
+    write(str(tmp_path / "in" / "big.jpg"), jpeg_bytes(photos["astronaut"]))  # 512 x 512
+    report = run("--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--max-pixels", "100000")
+    assert report["counts"]["failed"] == 1 and "exceeds the limit of 100000" in open(
+        tmp_path / "out" / colorize.FAILURES).read()
+
+
+def test_killed_run_resumes_with_every_photo_done_once_and_no_partial_files(tmp_path, photos):
+    names = []
+    for i in range(40):
+        rgb = np.roll(photos["coffee"], 7 * i, axis=1)
+        names.append(f"set{i % 3}/photo{i:02d}.jpg")
+        write(str(tmp_path / "in" / names[-1]), jpeg_bytes(rgb))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", "--input", str(tmp_path / "in"), "--output", str(out),
+           "--batch-size", "2", "--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(out.rglob("photo*.jpg"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(out.rglob("photo*.jpg")))
+    assert 3 <= done_before < 40, done_before
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads((out / colorize.REPORT).read_text())["counts"]
+    assert report["colorized"] + report["skipped_done"] == 40 and report["skipped_done"] >= done_before
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("photo*.jpg")) == sorted(names)
+    assert not [p for p in out.rglob("*") if colorize.TMP_MARK in p.name]
+    for p in out.rglob("photo*.jpg"):
+        with Image.open(p) as im:
+            im.load()  # every file is a whole photo
+
+
+def test_cli_exit_code_says_where_the_failures_are(tmp_path, photos):
+    write(str(tmp_path / "in" / "ok.jpg"), jpeg_bytes(photos["coffee"]))
+    write(str(tmp_path / "in" / "bad.jpg"), b"")
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--input", str(tmp_path / "in"), "--output",
+                        str(tmp_path / "out"), "--direct_running_mode", "in_memory", "--direct_num_workers", "1"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1 and f"see {tmp_path / 'out' / colorize.FAILURES}" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--input", str(tmp_path / "nowhere"),
+                        "--output", str(tmp_path / "out2")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == \
+        f"colorize run: error: input {tmp_path / 'nowhere'} does not exist"
