@@ -83,7 +83,11 @@ def _split_inputs(d, fusion):
 
 
 def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training):
-    """tfrecords.load -> shuffle -> random horizontal flip (L and ab alike) -> batch -> prefetch."""
+    """tfrecords.load -> shuffle -> random horizontal flip (L and ab alike) -> batch -> prefetch.
+
+    Training batches are all full (the remainder is dropped, a different one each epoch), so that
+    several devices always get equal shares of a batch.
+    """
     import tensorflow as tf
     import tfrecords
     ds = tfrecords.load(data_dir, split, info=info)
@@ -99,7 +103,8 @@ def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training):
                     for k, v in d.items()}
         ds = tf.data.Dataset.zip((ds, coins)).map(flip, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda d: _split_inputs(d, fusion), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    full_only = training and info["counts"]["per_split"][split] >= batch_size
+    return ds.batch(batch_size, drop_remainder=full_only).prefetch(tf.data.AUTOTUNE)
 
 
 def array_dataset(data_dir, split, batch_size, fusion, seed, training):
@@ -116,8 +121,9 @@ def array_dataset(data_dir, split, batch_size, fusion, seed, training):
             self.order = np.arange(len(arrays["l"]))
             self.on_epoch_end()
 
-        def __len__(self):
-            return int(np.ceil(len(self.order) / batch_size))
+        def __len__(self):  # training drops the remainder, as tf_dataset does
+            n = len(self.order) / batch_size
+            return int(np.floor(n) if training and n >= 1 else np.ceil(n))
 
         def on_epoch_end(self):
             rng = np.random.default_rng(seed + self.epoch)

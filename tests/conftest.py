@@ -5,7 +5,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from helpers import jpeg_bytes, real_photos, write  # noqa: E402
+from tests.helpers import jpeg_bytes, real_photos, write  # noqa: E402
 
 RECORD_SIZE = 32
 

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from helpers import jpeg_bytes, write
+from tests.helpers import jpeg_bytes, write
 from model import train
 
 

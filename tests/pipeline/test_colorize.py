@@ -14,7 +14,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from PIL import Image
 
-from helpers import bad_inputs, jpeg_bytes, png_bytes, write
+from tests.helpers import bad_inputs, jpeg_bytes, png_bytes, write
 from pipeline import colorize, images
 from tfrecords.lab import lightness
 

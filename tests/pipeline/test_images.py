@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import bad_inputs
+from tests.helpers import bad_inputs
 from pipeline import images
 from tfrecords import contract as c
 

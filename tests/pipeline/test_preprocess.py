@@ -12,7 +12,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 import tfrecords
-from helpers import bad_inputs, jpeg_bytes, write
+from tests.helpers import bad_inputs, jpeg_bytes, write
 from pipeline import images, preprocess, sources
 from pipeline.embedding import WeightsError, build_inception
 from tfrecords import contract as c

@@ -1,0 +1,82 @@
+"""Helpers the benchmarks share: picking photos, timing commands, sampling a process tree's memory."""
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+DEFAULT_PHOTOS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "photos")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def photo_paths(folder, n):
+    paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.lower().endswith(IMAGE_SUFFIXES))
+    if len(paths) < n:
+        sys.exit(f"{folder} holds {len(paths)} photos; the benchmark needs {n}")
+    return paths[:n]
+
+
+def copy_photos(paths, dest):
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    for i, p in enumerate(paths):
+        shutil.copy(p, os.path.join(dest, f"{i:05d}_{os.path.basename(p)}"))
+    return dest
+
+
+def _tree_rss(root_pid):
+    """Sum of resident memory (bytes) of a process and all its descendants."""
+    children, rss = {}, {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(pid))
+            rss[int(pid)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def timed_command(cmd, env=None):
+    """Runs a command; returns (seconds, peak resident memory of its whole process tree in MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
+    peak = [0]
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            time.sleep(0.2)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, _ = proc.communicate()
+    seconds = time.perf_counter() - start
+    t.join()
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-3000:]}")
+    return seconds, peak[0] / 2**20
+
+
+def machine():
+    cpu = "unknown cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def colorize_cmd(*args):
+    return [sys.executable, "-m", "pipeline.cli", *args]

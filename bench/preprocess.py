@@ -1,0 +1,83 @@
+"""Benchmark of `colorize preprocess`: end-to-end marginal throughput, Inception's own bound, a naive loop, memory.
+
+    python bench/preprocess.py [--photos ../shared/data/photos] [--small 48] [--large 144]
+
+Inception-ResNet-v2 runs with seeded random weights: the same computation as the ImageNet ones.
+"""
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import common
+
+
+def end_to_end(paths, workdir, image_size):
+    folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
+    out = os.path.join(workdir, f"out{len(paths)}")
+    seconds, peak = common.timed_command(common.colorize_cmd(
+        "preprocess", "--input", folder, "--output", out, "--inception-weights", "random",
+        "--image-size", str(image_size)))
+    return seconds, peak
+
+
+def inception_bound(batch=32, repeats=4):
+    import tensorflow as tf
+    from pipeline.embedding import build_inception
+    model = build_inception("random")[0]
+    fn = tf.function(lambda x: model(x, training=False))
+    x = np.random.default_rng(0).uniform(-1, 1, (batch, 299, 299, 3)).astype(np.float32)
+    fn(x)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn(x).numpy()
+    return batch * repeats / (time.perf_counter() - start), model
+
+
+def naive_loop(paths, model, image_size, workdir):
+    """What a user without this project writes: one photo at a time, Inception at batch 1."""
+    import tensorflow as tf
+    from pipeline import embedding, images, preprocess
+    fn = tf.function(lambda x: model(x, training=False))
+    fn(np.zeros((1, 299, 299, 3), np.float32))
+    start = time.perf_counter()
+    with tf.io.TFRecordWriter(os.path.join(workdir, "naive.tfrecord.gz"), "GZIP") as w:
+        for p in paths:
+            with open(p, "rb") as f:
+                rgb = images.decode_rgb(f.read())
+            l_q, ab_q, grey = images.training_example(rgb, image_size)
+            emb = np.asarray(fn(embedding.preprocess(grey[None])))[0]
+            w.write(preprocess.encode_example((p, l_q.tobytes(), ab_q.tobytes()), emb, image_size))
+    return len(paths) / (time.perf_counter() - start)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--photos", default=common.DEFAULT_PHOTOS)
+    ap.add_argument("--small", type=int, default=48)
+    ap.add_argument("--large", type=int, default=144)
+    ap.add_argument("--naive", type=int, default=24)
+    ap.add_argument("--image-size", type=int, default=224)
+    args = ap.parse_args()
+    paths = common.photo_paths(args.photos, args.large)
+    print(common.machine())
+    with tempfile.TemporaryDirectory() as work:
+        t_small, m_small = end_to_end(paths[:args.small], work, args.image_size)
+        t_large, m_large = end_to_end(paths, work, args.image_size)
+        marginal = (args.large - args.small) / (t_large - t_small)
+        bound, model = inception_bound()
+        naive = naive_loop(paths[:args.naive], model, args.image_size, work)
+    print(f"(a) colorize preprocess, end to end: {args.small} photos {t_small:.1f} s, {args.large} photos "
+          f"{t_large:.1f} s -> marginal {marginal:.2f} images/s")
+    print(f"(b) Inception-ResNet-v2 forward alone, batch 32: {bound:.2f} images/s")
+    print(f"(c) naive per-image loop (decode, embed at batch 1, write): {naive:.2f} images/s")
+    print(f"(d) peak memory of the whole run (all processes): {m_small:.0f} MiB at {args.small} photos, "
+          f"{m_large:.0f} MiB at {args.large}")
+    print(f"ratios: (a)/(b) = {marginal / bound:.2f} (target >= 0.8), (a)/(c) = {marginal / naive:.2f} "
+          f"(target >= 1.5), memory {args.large}/{args.small} photos = {m_large / m_small:.2f} (flat: ~1)")
+
+
+if __name__ == "__main__":
+    main()

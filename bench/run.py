@@ -1,0 +1,97 @@
+"""Benchmark of `colorize run`: end-to-end marginal throughput, the model's own bound, a naive loop, memory.
+
+    python bench/run.py [--photos ../shared/data/photos] [--model DIR] [--small 60] [--large 240]
+"""
+import argparse
+import io
+import os
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+import common
+
+
+def megapixels(paths):
+    total = 0
+    for p in paths:
+        with Image.open(p) as im:
+            total += im.size[0] * im.size[1]
+    return total / 1e6
+
+
+def end_to_end(paths, workdir, model_args):
+    folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
+    return common.timed_command(common.colorize_cmd(
+        "run", "--input", folder, "--output", os.path.join(workdir, f"out{len(paths)}"), *model_args))
+
+
+def model_bound(model, card, batch):
+    import keras
+    fn = model
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        fn = tf.function(lambda x: model(x, training=False))
+    s = card["image_size"]
+    x = np.random.default_rng(0).uniform(-1, 1, (batch, s, s, 1)).astype(np.float32)
+    if card["architecture"] == "fusion":
+        x = {"l": x, "embedding": np.zeros((batch, card["embedding"]["dim"]), np.float32)}
+    np.asarray(fn(x))
+    start, repeats = time.perf_counter(), 10
+    for _ in range(repeats):
+        np.asarray(fn(x))
+    return batch * repeats / (time.perf_counter() - start)
+
+
+def naive_loop(paths, model, card, workdir):
+    """Open, predict one photo at a time, save: what a user without this project writes."""
+    from model import inference
+    from pipeline import images
+    start = time.perf_counter()
+    for i, p in enumerate(paths):
+        with open(p, "rb") as f:
+            rgb = images.decode_rgb(f.read())
+        colour = inference.colorize_pixels(model, rgb, card["image_size"])
+        buf = io.BytesIO()
+        Image.fromarray(colour).save(buf, "JPEG", quality=95)
+        with open(os.path.join(workdir, f"naive{i}.jpg"), "wb") as f:
+            f.write(buf.getvalue())
+    return len(paths) / (time.perf_counter() - start)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--photos", default=common.DEFAULT_PHOTOS)
+    ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    ap.add_argument("--small", type=int, default=60)
+    ap.add_argument("--large", type=int, default=240)
+    ap.add_argument("--naive", type=int, default=40)
+    ap.add_argument("--batch-size", type=int, default=16)
+    args = ap.parse_args()
+    from model import modeldir
+    paths = common.photo_paths(args.photos, args.large)
+    model_args = (["--model", args.model] if args.model else []) + ["--batch-size", str(args.batch_size)]
+    print(common.machine())
+    with tempfile.TemporaryDirectory() as work:
+        t_small, m_small = end_to_end(paths[:args.small], work, model_args)
+        t_large, m_large = end_to_end(paths, work, model_args)
+        model, card = modeldir.load(args.model)
+        bound = model_bound(model, card, args.batch_size)
+        naive = naive_loop(paths[:args.naive], model, card, work)
+    n = args.large - args.small
+    marginal = n / (t_large - t_small)
+    mp = megapixels(paths[args.small:]) / (t_large - t_small)
+    print(f"model: {card['architecture']} at {card['image_size']} px ({args.model or 'shipped default'})")
+    print(f"end to end: {args.small} photos {t_small:.1f} s, {args.large} photos {t_large:.1f} s -> marginal "
+          f"{marginal:.2f} images/s, {mp:.2f} megapixels/s (mean {megapixels(paths) / len(paths):.2f} MP a photo)")
+    print(f"compute bound: the model's forward pass at batch {args.batch_size}: {bound:.1f} images/s")
+    print(f"naive loop (open, predict one by one, save): {naive:.2f} images/s")
+    print(f"peak memory (all processes): {m_small:.0f} MiB at {args.small} photos, {m_large:.0f} MiB at {args.large}")
+    print(f"ratios: end-to-end / bound = {marginal / bound:.2f} (target >= 0.75), end-to-end / naive = "
+          f"{marginal / naive:.2f} (target >= 1.5), memory {args.large}/{args.small} = {m_large / m_small:.2f}")
+
+
+if __name__ == "__main__":
+    main()
