@@ -135,7 +135,10 @@ class PrepareModelInput(beam.DoFn):
 
 
 class ColorizationModelHandler(ModelHandler):
-    """RunInference handler: loads a model directory once per worker; batches of L (and embeddings)."""
+    """RunInference handler: loads a model directory once per worker; batches of L (and embeddings).
+
+    model_dir None means the model shipped with the package, found where the worker installed it.
+    """
 
     def __init__(self, model_dir, batch_size=16):
         self._model_dir, self._batch_size = model_dir, batch_size
@@ -248,7 +251,7 @@ def build(p, args, card, files, archives, total):
                         InceptionEmbeddingHandler(spec.weights, spec.weights_sha256, args.batch_size))))
         examples = embedded | "JoinEmbedding" >> beam.MapTuple(lambda k, r: (k[0], (k[1], r.inference)))
     coloured = examples | "Colorize" >> RunInference(KeyedModelHandler(
-        ColorizationModelHandler(args.model or modeldir.DEFAULT_MODEL_DIR, args.batch_size)))
+        ColorizationModelHandler(args.model, args.batch_size)))
     written = coloured | "WritePhotos" >> beam.ParDo(
         WritePhotos(args.output, args.max_pixels, total)).with_outputs("failed", main="ok")
     ((read.failed, prepared.failed, written.failed) | "AllFailures" >> beam.Flatten()

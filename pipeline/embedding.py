@@ -40,6 +40,8 @@ def _build(weights_arg):
                 f"cannot get the ImageNet weights ({str(e).splitlines()[0][:120]}); Keras expects the file "
                 f"{keras_cache_path()}: put it there, or pass --inception-weights FILE") from None
     path = weights_arg[5:] if kind == "file" else weights_arg
+    if "://" in path:  # a file on gs:// (what Dataflow workers can reach): copy it down first
+        path = _local_copy(path)
     if not os.path.exists(path):
         raise WeightsError(f"weights file {path} does not exist; pass imagenet, random or an existing file")
     try:
@@ -47,6 +49,17 @@ def _build(weights_arg):
     except Exception as e:
         raise WeightsError(f"cannot load Inception-ResNet-v2 weights from {path}: {e}") from None
     return model, f"file:{os.path.basename(path)}"
+
+
+def _local_copy(remote):
+    import tempfile
+    import tensorflow as tf
+    local = os.path.join(tempfile.mkdtemp(prefix="colorize-inception-"), os.path.basename(remote))
+    try:
+        tf.io.gfile.copy(remote, local)
+    except Exception as e:  # gfile raises NotFoundError and friends
+        raise WeightsError(f"cannot copy weights {remote}: {str(e).splitlines()[0]}") from None
+    return local
 
 
 def build_inception(weights_arg):
