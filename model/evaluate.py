@@ -125,8 +125,7 @@ def _embedder(card):
     from pipeline import embedding, images
     net, found = embedding.build_inception(embedding.weights_arg_of(spec))
     c.check_same_embedding(spec, found, "Inception-ResNet-v2 rebuilt for evaluation")
-    return lambda rgb: np.asarray(net(embedding.preprocess(
-        images.grey_for_inception(images.centre_square(rgb, c.INCEPTION_SIZE))[None])))[0]
+    return lambda rgb: np.asarray(net(embedding.preprocess(images.inception_input(rgb)[None])))[0]
 
 
 def comparison_png(examples, path):

@@ -85,28 +85,29 @@ class ReadPhotos(beam.DoFn):
             yield beam.pvalue.TaggedOutput("failed", (relpath, str(e)))
 
     def _expand(self, path):
-        data = sources.read_bytes(path)
-        members = _zip_members(data) if path.lower().endswith(".zip") else _tar_members(data)
-        for name, read in members:
-            counter("matched").inc()
-            safe = sources.safe_member_path(name)
-            if safe is None or read is None:
-                counter("failed").inc()
-                why = "outside the output folder" if safe is None else "not a regular file (link or device)"
-                yield beam.pvalue.TaggedOutput("failed", (f"{path}!{name}", f"refused archive member: {why}"))
-                continue
-            yield from self._emit(safe, read)
+        """Streams an archive's members; only one member's bytes are in memory at a time."""
+        with FileSystems.open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
+            members = _zip_members(f) if path.lower().endswith(".zip") else _tar_members(f)
+            for name, read in members:
+                counter("matched").inc()
+                safe = sources.safe_member_path(name)
+                if safe is None or read is None:
+                    counter("failed").inc()
+                    why = "outside the output folder" if safe is None else "not a regular file (link or device)"
+                    yield beam.pvalue.TaggedOutput("failed", (f"{path}!{name}", f"refused archive member: {why}"))
+                    continue
+                yield from self._emit(safe, read)
 
 
-def _zip_members(data):
-    z = zipfile.ZipFile(io.BytesIO(data))
+def _zip_members(f):
+    z = zipfile.ZipFile(f)
     for info in z.infolist():
         if not info.is_dir():
             yield info.filename, (lambda info=info: z.read(info))
 
 
-def _tar_members(data):
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
+def _tar_members(f):
+    with tarfile.open(fileobj=f, mode="r|*") as t:  # streaming: members are read in order, once
         for m in t:
             if m.isdir():
                 continue
@@ -125,8 +126,7 @@ class PrepareModelInput(beam.DoFn):
             # JPEGs decode at reduced scale here: only the model-size L is needed now.
             rgb = images.decode_rgb(data, self.max_pixels, draft_size=max(self.size, c.INCEPTION_SIZE))
             l_small = inference.model_input(inference.l_of(rgb), self.size)
-            grey = images.grey_for_inception(np.asarray(
-                Image.fromarray(rgb).resize((c.INCEPTION_SIZE,) * 2, Image.BILINEAR))) if self.with_grey else None
+            grey = images.inception_input(rgb) if self.with_grey else None
         except (images.ImageError, OSError, ValueError) as e:
             counter("failed").inc()
             yield beam.pvalue.TaggedOutput("failed", (relpath, str(e)))

@@ -123,5 +123,11 @@ def grey_for_inception(rgb):
     return grey_rgb_from_lightness(lightness(rgb))
 
 
+def inception_input(rgb):
+    """Inception's view of a whole photo at inference: the grey photo squeezed to 299x299."""
+    small = Image.fromarray(rgb).resize((c.INCEPTION_SIZE,) * 2, Image.BILINEAR)
+    return grey_for_inception(np.asarray(small))
+
+
 class SkipImage(ImageError):
     """A readable photo that is deliberately not used (counted as skipped, not failed)."""

@@ -174,3 +174,31 @@ def test_cli_exit_code_says_where_the_failures_are(tmp_path, photos):
                         "--output", str(tmp_path / "out2")], capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == \
         f"colorize run: error: input {tmp_path / 'nowhere'} does not exist"
+
+
+def test_tar_archive_refuses_links(tmp_path, photos):
+    import tarfile
+    archive = tmp_path / "photos.tar.gz"
+    data = jpeg_bytes(photos["chelsea"])
+    with tarfile.open(archive, "w:gz") as t:
+        info = tarfile.TarInfo("album/cat.jpg")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("album/link.jpg")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        t.addfile(link)
+    report = run("--input", str(archive), "--output", str(tmp_path / "out"))
+    assert (report["counts"]["colorized"], report["counts"]["failed"]) == (1, 1)
+    assert Image.open(tmp_path / "out" / "album" / "cat.jpg").size == (451, 300)
+    assert "not a regular file" in open(tmp_path / "out" / colorize.FAILURES).read()
+
+
+def test_fusion_model_gets_its_embedding_in_the_pipeline(records, tmp_path, photos):
+    from model import train
+    model_dir = str(tmp_path / "fusion")
+    train.main(["--model", "fusion", "--data", str(records), "--output", model_dir, "--epochs", "1", "--batch-size", "4"])
+    for name in ("coffee", "rocket"):
+        write(str(tmp_path / "in" / f"{name}.jpg"), jpeg_bytes(photos[name]))
+    report = run("--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--model", model_dir)
+    assert report["counts"]["colorized"] == 2 and report["model"]["architecture"] == "fusion"
+    assert Image.open(tmp_path / "out" / "rocket.jpg").size == (640, 427)

@@ -63,7 +63,7 @@ def test_training_example_is_compact_and_in_range(photos):
 
 
 def test_draft_decoding_keeps_the_aspect_ratio(photos):
-    from conftest import jpeg_bytes
+    from tests.helpers import jpeg_bytes
     big = np.asarray(images.Image.fromarray(photos["coffee"]).resize((1600, 1200)))
     small = images.decode_rgb(jpeg_bytes(big), draft_size=300)
     assert small.shape[0] * 4 == small.shape[1] * 3 and min(small.shape[:2]) >= 300
