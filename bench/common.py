@@ -12,10 +12,12 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def photo_paths(folder, n):
+    """n photos spread evenly over the folder's sorted list (every source and size, not just the first)."""
     paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.lower().endswith(IMAGE_SUFFIXES))
     if len(paths) < n:
         sys.exit(f"{folder} holds {len(paths)} photos; the benchmark needs {n}")
-    return paths[:n]
+    step = len(paths) / n
+    return [paths[int(i * step)] for i in range(n)]
 
 
 def copy_photos(paths, dest):
