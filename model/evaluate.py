@@ -64,7 +64,8 @@ def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0):
         pred = inference.predict_ab(model, l_s, emb)
         for i, name in enumerate(names):
             m, b, rgbs = _score(c.unscale_l(l_s[i]), pred[i], c.unscale_ab(ab_s[i]))
-            per_image.append({"source": name, "model": m, "grayscale_baseline": b})
+            per_image.append({"source": name, "model": m, "grayscale_baseline": b,
+                              "original": {"colourfulness": metrics.colourfulness(rgbs[2])}})
             if len(examples) < keep_examples:
                 examples.append(rgbs)
     return summarize(per_image, f"{split} records of {data_dir}", examples)
@@ -75,7 +76,8 @@ def summarize(per_image, what, examples=None):
         raise c.ContractError(f"nothing to evaluate in {what}")
     out = {"split": what, "images": len(per_image),
            "model": metrics.mean_metrics([p["model"] for p in per_image]),
-           "grayscale_baseline": metrics.mean_metrics([p["grayscale_baseline"] for p in per_image])}
+           "grayscale_baseline": metrics.mean_metrics([p["grayscale_baseline"] for p in per_image]),
+           "original": metrics.mean_metrics([p["original"] for p in per_image])}
     out["_examples"] = examples or []
     out["_per_image"] = per_image
     return out
@@ -107,9 +109,7 @@ def on_photos(model, card, folder, keep_examples=0):
             skipped.append({"path": f.path, "reason": str(e)})
             continue
         colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None)
-        m = photo_metrics(colour, rgb)
-        m["model"]["original_colourfulness"] = m["original"]["colourfulness"]
-        per_image.append({"source": f.relpath, "model": m["model"], "grayscale_baseline": m["grayscale_baseline"]})
+        per_image.append({"source": f.relpath, **photo_metrics(colour, rgb)})
         if len(examples) < keep_examples:
             examples.append((_rgb(rgb_to_lab(rgb)[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)),
                              colour, rgb))
@@ -172,6 +172,7 @@ def main(argv=None):
         json.dump(result, f, indent=2)
     m, b = result["model"], result["grayscale_baseline"]
     print(f"{result['images']} images: " + ", ".join(
-        f"{k} {m[k]:.2f} (grayscale {b[k]:.2f})" for k in ("auc", "acc@5", "acc@10", "psnr", "colourfulness")))
+        f"{k} {m[k]:.2f} (grayscale {b[k]:.2f})" for k in ("auc", "acc@5", "acc@10", "psnr", "colourfulness"))
+        + f"; originals' colourfulness {result['original']['colourfulness']:.2f}")
     print(f"wrote {args.report}/metrics.json and comparison.png")
     return 0

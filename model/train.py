@@ -1,7 +1,7 @@
 """`colorize train`: fits alpha on one photo, or beta / fusion on the records of `colorize preprocess`.
 
-Keras fit with MSE on ab scaled to [-1, 1] (the regression loss of Wallner and Deep Koalarization),
-Adam. Checkpoints the best and the last epoch; `--resume` continues from the last epoch with its
+Keras fit with MSE on ab scaled to [-1, 1] (the regression loss of Wallner and Deep Koalarization;
+`--loss mae` is offered because L2 regression averages plausible colours into grey-brown), Adam. Checkpoints the best and the last epoch; `--resume` continues from the last epoch with its
 optimizer state. Uses every device it finds: a tf.distribute strategy on the TensorFlow backend,
 keras.distribution.DataParallel on JAX.
 """
@@ -21,6 +21,7 @@ from tfrecords import contract as c
 log = logging.getLogger("colorize")
 BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
 SHUFFLE_BUFFER = 2048
+LOSSES = ("mse", "mae")
 CARD_EVAL_LIMIT = 1000  # records the card's metrics are computed on
 ALPHA_SAVE_EVERY = 100  # alpha epochs are one step each: checkpoint every 100
 
@@ -34,6 +35,8 @@ def parse_args(argv):
     p.add_argument("--epochs", type=int, default=None, help="default: 1000 for alpha, 20 otherwise")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--loss", choices=LOSSES, default="mse",
+                   help="mse (default, as the source projects) or mae (median colours: less washed out)")
     p.add_argument("--image-size", type=int, default=c.DEFAULT_IMAGE_SIZE, help="alpha only; records fix it")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
@@ -202,7 +205,7 @@ def callbacks(out, monitor, resume, state_extra):
 def compiled_model(args, size, embedding_dim):
     import keras
     model = networks.build(args.model, size, embedding_dim)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=args.loss)
     return model
 
 
@@ -275,7 +278,7 @@ def train_on_records(args):
         "data": {"dir": args.data, "inputs": info.get("inputs"), "counts": info["counts"],
                  "image_size": info["image_size"]},
         "training": {"epochs": epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                     "loss": "mse on ab / 110", "optimizer": "adam", "seed": args.seed,
+                     "loss": f"{args.loss} on ab / 110", "optimizer": "adam", "seed": args.seed,
                      "checkpoint": BEST if has_best else LAST, "backend": backend(),
                      "seconds_this_run": round(time.time() - start, 1),
                      "final_history": {k: float(v[-1]) for k, v in history.items()}},
@@ -310,7 +313,7 @@ def train_alpha(args):
     card = {**fields, "parameters": int(final.count_params()),
             "data": {"image": os.path.abspath(args.image)},
             "training": {"epochs": epochs, "learning_rate": args.learning_rate, "seed": args.seed,
-                         "loss": "mse on ab / 110", "optimizer": "adam", "backend": backend()},
+                         "loss": f"{args.loss} on ab / 110", "optimizer": "adam", "backend": backend()},
             "metrics": {"split": "the training photo, full resolution", **metrics}}
     modeldir.write_card(args.output, card)
     print(f"wrote {out_png}: AuC {metrics['model']['auc']:.2f} "
