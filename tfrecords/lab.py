@@ -50,21 +50,40 @@ def rgb_to_lab(rgb):
     return lab.astype(np.float32)
 
 
-def lab_to_rgb(lab):
-    """[..., 3] Lab -> float32 sRGB in [0, 1] (out-of-gamut colours clipped)."""
+def _lab_to_linear_channels(lab):
+    """Lab -> the three linear-light RGB planes (channel by channel: cheaper than a [..., 3] matmul)."""
     lab = np.asarray(lab, dtype=np.float32)
     fy = (lab[..., 0] + 16.0) / 116.0
     fx = fy + lab[..., 1] / 500.0
     fz = fy - lab[..., 2] / 200.0
-    xyz = np.stack([_f_inv(fx), _f_inv(fy), _f_inv(np.maximum(fz, 0.0))], axis=-1)
-    xyz = xyz * _WHITE_D65.astype(np.float32)
-    rgb = _linear_to_srgb(xyz @ _XYZ_TO_RGB.T.astype(np.float32))
-    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+    xyz = [_f_inv(f) * np.float32(w) for f, w in zip((fx, fy, np.maximum(fz, 0.0)), _WHITE_D65)]
+    m = _XYZ_TO_RGB.astype(np.float32)
+    return [m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3)]
+
+
+def _lab_to_linear(lab):
+    return np.stack(_lab_to_linear_channels(lab), axis=-1)
+
+
+def lab_to_rgb(lab):
+    """[..., 3] Lab -> float32 sRGB in [0, 1] (out-of-gamut colours clipped)."""
+    return np.clip(_linear_to_srgb(_lab_to_linear(lab)), 0.0, 1.0).astype(np.float32)
+
+
+# Linear light -> 8-bit sRGB by table: 65536 steps are fine enough that the result equals the
+# rounded exact curve to within one level, and a lookup is far cheaper than a power per pixel.
+_SRGB_LUT_STEPS = 65535
+_SRGB_LUT = np.round(np.clip(_linear_to_srgb(np.arange(_SRGB_LUT_STEPS + 1) / _SRGB_LUT_STEPS), 0, 1)
+                     * 255.0).astype(np.uint8)
 
 
 def lab_to_rgb_uint8(lab):
-    """Lab -> uint8 sRGB, rounded."""
-    return np.round(lab_to_rgb(lab) * 255.0).astype(np.uint8)
+    """Lab -> uint8 sRGB (out-of-gamut colours clipped)."""
+    out = np.empty(np.shape(lab), np.uint8)
+    for i, lin in enumerate(_lab_to_linear_channels(lab)):
+        np.clip(lin, 0.0, 1.0, out=lin)
+        out[..., i] = _SRGB_LUT[(lin * _SRGB_LUT_STEPS + 0.5).astype(np.int32)]
+    return out
 
 
 # L depends on luminance Y alone, so for 8-bit input it is a per-channel table lookup:

@@ -24,6 +24,15 @@ def test_lab_to_rgb_matches_skimage_and_inverts(photos):
     assert np.abs(np.round(lab_to_rgb(rgb_to_lab(rgb)) * 255) - rgb).max() <= 1
 
 
+def test_uint8_output_equals_the_rounded_exact_curve(photos):
+    from tfrecords.lab import lab_to_rgb_uint8
+    lab = np.concatenate([rgb_to_lab(photos["flower"]).reshape(-1, 3),
+                          np.random.default_rng(1).uniform([0, -110, -110], [100, 110, 110], (20000, 3))])
+    exact = np.round(lab_to_rgb(lab) * 255)
+    assert np.abs(lab_to_rgb_uint8(lab).astype(int) - exact).max() <= 1
+    assert np.abs(lab_to_rgb_uint8(rgb_to_lab(photos["flower"])).astype(int) - photos["flower"]).max() <= 1
+
+
 def test_lightness_table_equals_full_conversion(photos):
     rgb = photos["coffee"]
     assert np.abs(lightness(rgb) - rgb_to_lab(rgb)[..., 0]).max() < 1e-3
