@@ -10,6 +10,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 NAMESPACE = "colorize"
+TF_THREADS_ENV = "COLORIZE_TF_THREADS"
 log = logging.getLogger("colorize")
 
 
@@ -28,7 +29,37 @@ def make_pipeline(beam_args):
              "--sdk_harness_log_level_overrides", '{"colorize": "INFO"}']
     has = {a.split("=")[0] for a in beam_args}
     extra = [] if "--direct_num_workers" in has else local
+    if extra:
+        # One worker process a core; each worker's TensorFlow then keeps to one thread (workers
+        # inherit this variable), instead of every worker spreading over every core.
+        os.environ.setdefault(TF_THREADS_ENV, "1")
     return beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(extra + list(beam_args)))
+
+
+class SpreadInChunks(beam.PTransform):
+    """Spreads elements over the workers in chunks that stay together.
+
+    RunInference batches within a bundle, and a plain Reshuffle leaves bundles of one or two
+    elements: the model would then run at batch 1-2. Chunks of `size` keep full batches.
+    """
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = max(1, size)
+
+    def expand(self, pcoll):
+        def key(element):
+            return hash(repr(element)) % 1_000_003
+        return (pcoll
+                | "KeyForChunks" >> beam.WithKeys(key)
+                | "Chunk" >> beam.GroupIntoBatches(self.size)
+                | "Spread" >> beam.Reshuffle()
+                | "Unchunk" >> beam.FlatMap(lambda kv: kv[1]))
+
+
+def chunks(items, size):
+    size = max(1, size)
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def counter(name):
@@ -68,3 +99,16 @@ def write_json(path, obj):
     from apache_beam.io.filesystems import FileSystems
     with FileSystems.create(path, mime_type="application/json") as f:
         f.write((json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def limit_tf_threads():
+    """Applies COLORIZE_TF_THREADS in a worker, before its TensorFlow runs anything."""
+    n = os.environ.get(TF_THREADS_ENV)
+    if not n:
+        return
+    import tensorflow as tf
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(n))
+        tf.config.threading.set_inter_op_parallelism_threads(int(n))
+    except RuntimeError:  # TensorFlow already initialised in this process: keep its threads
+        pass

@@ -22,8 +22,8 @@ from PIL import Image
 
 from model import inference, modeldir
 from pipeline import images, sources
-from pipeline.beam_support import (Progress, counter, failure_line, log, make_pipeline, read_counters,
-                                   write_json)
+from pipeline.beam_support import (Progress, SpreadInChunks, chunks, counter, failure_line, log, make_pipeline,
+                                   read_counters, write_json)
 from tfrecords import contract as c
 
 REPORT, FAILURES = "_report.json", "_failures.jsonl"
@@ -144,6 +144,8 @@ class ColorizationModelHandler(ModelHandler):
         self._model_dir, self._batch_size = model_dir, batch_size
 
     def load_model(self):
+        from pipeline.beam_support import limit_tf_threads
+        limit_tf_threads()
         model, _ = modeldir.load(self._model_dir)
         import keras
         if keras.backend.backend() == "tensorflow":
@@ -160,7 +162,8 @@ class ColorizationModelHandler(ModelHandler):
         return [PredictionResult(None, a) for a in ab]
 
     def batch_elements_kwargs(self):
-        return {"min_batch_size": 1, "max_batch_size": self._batch_size}
+        # Fixed batches: a bundle's last batch is flushed smaller anyway.
+        return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
 
 
 class WritePhotos(beam.DoFn):
@@ -234,11 +237,12 @@ def build(p, args, card, files, archives, total):
     """Adds the colorize graph to pipeline `p`."""
     size, fusion = card["image_size"], card["architecture"] == "fusion"
     elements = [(f.path, f.relpath, False) for f in files] + [(a, posixpath.basename(a), True) for a in archives]
-    read = (p | "ListInputs" >> beam.Create(elements) | "Spread" >> beam.Reshuffle()
+    read = (p | "ListInputs" >> beam.Create(chunks(elements, args.batch_size)) | "Spread" >> beam.Reshuffle()
+            | "Unchunk" >> beam.FlatMap(lambda chunk: chunk)
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(args.output, args.overwrite)).with_outputs("failed", main="ok"))
     photos = read.ok
     if archives:  # members come out of one archive element: spread them before the heavy work
-        photos = photos | "SpreadMembers" >> beam.Reshuffle()
+        photos = photos | "SpreadMembers" >> SpreadInChunks(args.batch_size)
     prepared = photos | "PrepareModelInput" >> beam.ParDo(
         PrepareModelInput(size, args.max_pixels, fusion)).with_outputs("failed", main="ok")
     examples = prepared.ok

@@ -30,7 +30,7 @@ def _f(t):
 
 
 def _f_inv(t):
-    t3 = t ** 3
+    t3 = t * t * t  # a product, not a power: much cheaper per pixel
     return np.where(t3 > _EPSILON, t3, (t - 16.0 / 116.0) / _KAPPA)
 
 
@@ -97,12 +97,18 @@ def lightness(rgb_or_gray):
     arr = np.asarray(rgb_or_gray)
     if arr.dtype != np.uint8:
         raise TypeError(f"lightness() takes uint8 pixels, got {arr.dtype}")
-    if arr.ndim >= 1 and arr.shape[-1] == 3 and arr.ndim == 3:
+    if arr.ndim == 3 and arr.shape[-1] == 3:
         y = (_LINEAR_LUT[arr[..., 0]] * _Y_WEIGHTS[0] + _LINEAR_LUT[arr[..., 1]] * _Y_WEIGHTS[1]
              + _LINEAR_LUT[arr[..., 2]] * _Y_WEIGHTS[2])
-    else:
-        y = _LINEAR_LUT[arr] * _Y_WEIGHTS.sum()
-    return (116.0 * _f(y) - 16.0).astype(np.float32)
+        return _L_OF_Y[np.clip(y * _Y_STEPS + 0.5, 0, _Y_STEPS).astype(np.int32)]
+    return _L_OF_GREY[arr]
+
+
+# L of luminance Y in [0, 1] by table (65536 steps: at most 0.014 L units from the exact value),
+# and L of an 8-bit grey level exactly.
+_Y_STEPS = 65535
+_L_OF_Y = (116.0 * _f(np.arange(_Y_STEPS + 1) / _Y_STEPS) - 16.0).astype(np.float32)
+_L_OF_GREY = (116.0 * _f(_LINEAR_LUT.astype(np.float64) * float(_Y_WEIGHTS.sum())) - 16.0).astype(np.float32)
 
 
 def grey_rgb_from_lightness(l):

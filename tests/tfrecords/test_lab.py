@@ -35,7 +35,7 @@ def test_uint8_output_equals_the_rounded_exact_curve(photos):
 
 def test_lightness_table_equals_full_conversion(photos):
     rgb = photos["coffee"]
-    assert np.abs(lightness(rgb) - rgb_to_lab(rgb)[..., 0]).max() < 1e-3
+    assert np.abs(lightness(rgb) - rgb_to_lab(rgb)[..., 0]).max() < 0.02  # Y table: <= 0.014 by design
     grey = rgb[..., 0]
     assert np.abs(lightness(grey) - rgb_to_lab(np.repeat(grey[..., None], 3, -1))[..., 0]).max() < 1e-3
 
