@@ -10,7 +10,6 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 NAMESPACE = "colorize"
-TF_THREADS_ENV = "COLORIZE_TF_THREADS"
 log = logging.getLogger("colorize")
 
 
@@ -29,10 +28,6 @@ def make_pipeline(beam_args):
              "--sdk_harness_log_level_overrides", '{"colorize": "INFO"}']
     has = {a.split("=")[0] for a in beam_args}
     extra = [] if "--direct_num_workers" in has else local
-    if extra:
-        # One worker process a core; each worker's TensorFlow then keeps to one thread (workers
-        # inherit this variable), instead of every worker spreading over every core.
-        os.environ.setdefault(TF_THREADS_ENV, "1")
     return beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(extra + list(beam_args)))
 
 
@@ -57,8 +52,9 @@ class SpreadInChunks(beam.PTransform):
                 | "Unchunk" >> beam.FlatMap(lambda kv: kv[1]))
 
 
-def chunks(items, size):
-    size = max(1, size)
+def chunks(items, batch_size):
+    """Items in chunks of up to batch_size, but at least 4 chunks a core, so no worker idles at the end."""
+    size = max(1, min(batch_size, -(-len(items) // (4 * (os.cpu_count() or 1)))))
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
@@ -100,15 +96,3 @@ def write_json(path, obj):
     with FileSystems.create(path, mime_type="application/json") as f:
         f.write((json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
-
-def limit_tf_threads():
-    """Applies COLORIZE_TF_THREADS in a worker, before its TensorFlow runs anything."""
-    n = os.environ.get(TF_THREADS_ENV)
-    if not n:
-        return
-    import tensorflow as tf
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(int(n))
-        tf.config.threading.set_inter_op_parallelism_threads(int(n))
-    except RuntimeError:  # TensorFlow already initialised in this process: keep its threads
-        pass

@@ -144,8 +144,6 @@ class ColorizationModelHandler(ModelHandler):
         self._model_dir, self._batch_size = model_dir, batch_size
 
     def load_model(self):
-        from pipeline.beam_support import limit_tf_threads
-        limit_tf_threads()
         model, _ = modeldir.load(self._model_dir)
         import keras
         if keras.backend.backend() == "tensorflow":

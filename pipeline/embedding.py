@@ -89,8 +89,6 @@ class InceptionEmbeddingHandler(ModelHandler):
         self._batch_size = batch_size
 
     def load_model(self):
-        from pipeline.beam_support import limit_tf_threads
-        limit_tf_threads()
         model, spec = build_inception(self._weights_arg)
         if self._expected and spec.weights_sha256 != self._expected:
             raise WeightsError(f"Inception weights {self._weights_arg} hash {spec.weights_sha256[:12]} "
@@ -103,8 +101,7 @@ class InceptionEmbeddingHandler(ModelHandler):
         return [PredictionResult(x, y) for x, y in zip(batch, out)]
 
     def batch_elements_kwargs(self):
-        # Fixed batches: a bundle's last batch is flushed smaller anyway.
-        return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
+        return {"min_batch_size": 1, "max_batch_size": self._batch_size}
 
     def share_model_across_processes(self):
         return False
