@@ -158,17 +158,17 @@ def read_arrays(data_dir, split="train", limit=None):
     if not files:
         raise c.ContractError(f"no {split} records in {data_dir}")
     ls, abs_, embs, sources = [], [], [], []
-    for path in files:
-        for data in _records(path):
-            ex = parse_example(data)
-            h, w = ex[c.KEY_HEIGHT][0], ex[c.KEY_WIDTH][0]
-            ls.append(np.frombuffer(ex[c.KEY_L][0], np.uint8).reshape(h, w, 1))
-            abs_.append(np.frombuffer(ex[c.KEY_AB][0], np.int8).reshape(h, w, 2))
-            sources.append(ex[c.KEY_SOURCE][0].decode())
-            if c.KEY_EMBEDDING in ex:
-                embs.append(np.asarray(ex[c.KEY_EMBEDDING], np.float32))
-            if limit and len(ls) >= limit:
-                break
+    records = (data for path in files for data in _records(path))
+    for data in records:
+        ex = parse_example(data)
+        h, w = ex[c.KEY_HEIGHT][0], ex[c.KEY_WIDTH][0]
+        ls.append(np.frombuffer(ex[c.KEY_L][0], np.uint8).reshape(h, w, 1))
+        abs_.append(np.frombuffer(ex[c.KEY_AB][0], np.int8).reshape(h, w, 2))
+        sources.append(ex[c.KEY_SOURCE][0].decode())
+        if c.KEY_EMBEDDING in ex:
+            embs.append(np.asarray(ex[c.KEY_EMBEDDING], np.float32))
+        if limit and len(ls) >= limit:
+            break
     out = {
         "l": np.stack(ls).astype(np.float32) / (c.L_QUANT * c.L_SCALE) - 1.0,
         "ab": np.stack(abs_).astype(np.float32) / c.AB_QUANT,
