@@ -19,21 +19,31 @@ def model_input(l_full, size):
     return c.scale_l(np.asarray(small))[..., None]
 
 
-def upsample_ab(ab_small, width, height):
-    """[s, s, 2] ab (Lab units) -> [height, width, 2] float32, bicubic."""
+def upsample_ab(ab_small, width, height, rows=None):
+    """[s, s, 2] ab (Lab units) -> [height, width, 2] float32, bicubic; or only output `rows` (a range).
+
+    Pillow's resize of a box draws on the source pixels around it too, so strips upsampled
+    one by one equal the whole image upsampled at once.
+    """
+    y0, y1 = (0, height) if rows is None else (rows.start, min(rows.stop, height))
+    sh, sw = ab_small.shape[:2]
+    box = (0, y0 * sh / height, sw, y1 * sh / height)
     chans = [np.asarray(Image.fromarray(np.ascontiguousarray(ab_small[..., i], np.float32), "F")
-                        .resize((width, height), Image.BICUBIC)) for i in range(2)]
+                        .resize((width, y1 - y0), Image.BICUBIC, box=box)) for i in range(2)]
     return np.stack(chans, axis=-1)
 
 
 def merge(l_full, ab_small):
-    """The photo's own L [H, W] with upsampled ab -> uint8 sRGB [H, W, 3], strip by strip."""
+    """The photo's own L [H, W] with upsampled ab -> uint8 sRGB [H, W, 3], strip by strip.
+
+    Only one strip of upsampled ab exists at a time, so a 50-megapixel scan costs its L, its
+    output and a strip, not a full-size float ab.
+    """
     h, w = l_full.shape
-    ab = upsample_ab(ab_small, w, h)
     out = np.empty((h, w, 3), np.uint8)
     for y in range(0, h, STRIP_ROWS):
-        lab = np.concatenate([l_full[y:y + STRIP_ROWS, :, None], ab[y:y + STRIP_ROWS]], axis=-1)
-        out[y:y + STRIP_ROWS] = lab_to_rgb_uint8(lab)
+        ab = upsample_ab(ab_small, w, h, range(y, y + STRIP_ROWS))
+        out[y:y + STRIP_ROWS] = lab_to_rgb_uint8(np.concatenate([l_full[y:y + STRIP_ROWS, :, None], ab], axis=-1))
     return out
 
 
