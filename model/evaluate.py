@@ -123,7 +123,7 @@ def _embedder(card):
     if card["architecture"] != "fusion":
         return None
     from pipeline import embedding, images
-    net, found = embedding.build_inception(embedding.weights_arg_of(spec))
+    net, found = embedding.build_inception(spec.weights)
     c.check_same_embedding(spec, found, "Inception-ResNet-v2 rebuilt for evaluation")
     return lambda rgb: np.asarray(net(embedding.preprocess(images.inception_input(rgb)[None])))[0]
 

@@ -224,7 +224,6 @@ def resume_point(out, card_fields):
 
 def fit(args, model_fields, train, val):
     """Builds or resumes the model and fits it; returns (model, history dict, epochs done)."""
-    import keras
     os.makedirs(args.output, exist_ok=True)
     start_epoch = resume_point(args.output, model_fields) if args.resume else 0
     with distribution_scope():
@@ -255,8 +254,7 @@ def save_final(out, model_path):
 # --- Entry points ----------------------------------------------------------------------------
 
 def train_on_records(args):
-    info = c.read_dataset_json(args.data) if backend() == "tensorflow" else json.load(
-        open(os.path.join(args.data, c.DATASET_JSON)))
+    info = c.read_dataset_json(args.data)
     embedding = info.get("embedding") if args.model == "fusion" else None
     if args.model == "fusion" and not embedding:
         raise ModelError(f"{args.data} has no embeddings; the fusion model needs them (or use --model beta)")

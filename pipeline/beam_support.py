@@ -3,6 +3,7 @@ import json
 import logging
 import os
 import time
+import zlib
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -43,8 +44,8 @@ class SpreadInChunks(beam.PTransform):
         self.size = max(1, size)
 
     def expand(self, pcoll):
-        def key(element):
-            return hash(repr(element)) % 1_000_003
+        def key(element):  # elements are (relpath, bytes): key on the name, never hash a photo
+            return zlib.crc32(str(element[0]).encode("utf-8"))
         return (pcoll
                 | "KeyForChunks" >> beam.WithKeys(key)
                 | "Chunk" >> beam.GroupIntoBatches(self.size)

@@ -43,10 +43,10 @@ def _dispatch(command, argv):
 
 
 def preprocess_summary(info):
-    n, out = info["counts"], info.get("output", "")
+    n = info["counts"]
     print(f"matched {n['matched']}: wrote {n['written']} records "
           f"(train {n['per_split']['train']}, val {n['per_split']['val']}), "
-          f"skipped {n['skipped']} {n['skipped_by_reason'] or ''}, failed {n['failed']}{out}")
+          f"skipped {n['skipped']} {n['skipped_by_reason'] or ''}, failed {n['failed']} into {info['output']}")
     if n["failed"]:
         print(f"failures listed in {info['failures']}", file=sys.stderr)
     if n["written"] == 0:

@@ -176,8 +176,9 @@ class WritePhotos(beam.DoFn):
     def process(self, element):
         (relpath, data), result = element
         try:
-            im = images.to_upright(images.open_image(data, self.max_pixels))
-            fmt = im.format or Image.open(io.BytesIO(data)).format
+            opened = images.open_image(data, self.max_pixels)
+            fmt = opened.format  # exif_transpose returns a new image without it
+            im = images.to_upright(opened)
             pixels = np.asarray(im) if im.mode == "L" else np.asarray(images.to_rgb(im))
             colour = inference.merge(inference.l_of(pixels), result.inference)
             # An ICC profile describes the input's pixels: keep it only where those were RGB too.

@@ -70,10 +70,6 @@ def build_inception(weights_arg):
     return model, spec
 
 
-def weights_arg_of(spec):
-    """The --inception-weights value that rebuilds a spec's network (files by their recorded name)."""
-    return spec.weights
-
 
 def preprocess(grey_uint8):
     """uint8 [..., 299, 299, 3] -> Inception's [-1, 1] input."""

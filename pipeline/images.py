@@ -71,9 +71,10 @@ def to_rgb(im):
         peak = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
         grey = np.clip(np.round(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB")
-    if im.mode == "F":
-        grey = np.clip(np.round(np.asarray(im) * 255.0 if np.asarray(im).max() <= 1.0 else np.asarray(im)), 0, 255)
-        return Image.fromarray(grey.astype(np.uint8), "L").convert("RGB")
+    if im.mode == "F":  # float images: [0, 1] or [0, 255]
+        arr = np.asarray(im, dtype=np.float32)
+        scale = 255.0 if arr.max() <= 1.0 else 1.0
+        return Image.fromarray(np.clip(np.round(arr * scale), 0, 255).astype(np.uint8), "L").convert("RGB")
     if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info):
         return _flatten_alpha(im)
     return im.convert("RGB")

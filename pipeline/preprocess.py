@@ -5,7 +5,6 @@ Graph: CreateInputs -> Spread -> DecodeAndPrepare (ok / skipped / failed) -> [Em
 writes dataset.json from the pipeline's counters, which add up to the inputs matched.
 """
 import argparse
-import logging
 import math
 import time
 
@@ -180,7 +179,7 @@ def run(argv=None, test_pipeline=None):
     counts = read_counters(result)
     info = dataset_info(args, spec, counts, len(files), time.time() - start)
     write_json(f"{args.output.rstrip('/')}/{c.DATASET_JSON}", info)
-    info["output"] = f" into {args.output}"
+    info["output"] = args.output
     info["failures"] = f"{args.output.rstrip('/')}/{c.FAILURES_JSONL}"
     return info
 

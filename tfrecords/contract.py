@@ -122,9 +122,17 @@ def split_of(source, val_fraction):
 
 
 def read_dataset_json(data_dir):
-    import tensorflow as tf  # gfile reads local and gs:// paths alike
+    """dataset.json of a records folder; local paths need no TensorFlow, gs:// ones use its gfile."""
     path = f"{data_dir.rstrip('/')}/{DATASET_JSON}"
+    missing = ContractError(f"{data_dir} holds no {DATASET_JSON}: is it the --output of 'colorize preprocess'?")
+    if "://" not in data_dir:
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            raise missing from None
+    import tensorflow as tf
     if not tf.io.gfile.exists(path):
-        raise ContractError(f"{data_dir} holds no {DATASET_JSON}: is it the --output of 'colorize preprocess'?")
+        raise missing
     with tf.io.gfile.GFile(path) as f:
         return json.load(f)

@@ -1,7 +1,5 @@
 """Readers of the sharded, gzip-compressed records: tf.data (`load`) and pure Python (`read_arrays`)."""
 import gzip
-import json
-import os
 import struct
 
 import numpy as np
@@ -152,8 +150,7 @@ def parse_example(data):
 def read_arrays(data_dir, split="train", limit=None):
     """The split as NumPy arrays: l float32 [N,H,W,1], ab float32 [N,H,W,2], embedding?, source."""
     import glob as globlib
-    with open(os.path.join(data_dir, c.DATASET_JSON)) as f:
-        info = json.load(f)
+    c.read_dataset_json(data_dir)  # a clear error when DIR is not a records folder
     files = sorted(globlib.glob(shard_pattern(data_dir, split)))
     if not files:
         raise c.ContractError(f"no {split} records in {data_dir}")
