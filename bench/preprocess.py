@@ -48,7 +48,7 @@ def naive_loop(paths, model, image_size, workdir):
                 rgb = images.decode_rgb(f.read())
             l_q, ab_q, grey = images.training_example(rgb, image_size)
             emb = model.predict(embedding.preprocess(grey[None]), verbose=0)[0]
-            w.write(preprocess.encode_example((p, l_q.tobytes(), ab_q.tobytes()), emb, image_size))
+            w.write(preprocess.encode_example((p, os.path.basename(p), l_q.tobytes(), ab_q.tobytes()), emb, image_size))
     return len(paths) / (time.perf_counter() - start)
 
 

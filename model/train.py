@@ -54,13 +54,24 @@ def backend():
     return keras.backend.backend()
 
 
+def training_devices():
+    """The devices training runs on in sync: all GPUs, else all logical CPUs (TensorFlow) / all JAX devices."""
+    if backend() == "tensorflow":
+        import tensorflow as tf
+        return tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    if backend() == "jax":
+        import jax
+        return jax.devices()
+    return [None]
+
+
 def distribution_scope():
-    """A context that places the model on every device: GPUs if any, else all logical CPUs."""
+    """A context that places the model on every device of training_devices()."""
     import contextlib
+    devices = training_devices()
     if backend() == "tensorflow":
         import tensorflow as tf
         gpus = tf.config.list_logical_devices("GPU")
-        devices = gpus or tf.config.list_logical_devices("CPU")
         if len(devices) > 1:
             strategy = tf.distribute.MirroredStrategy([d.name for d in devices])
         elif gpus:
@@ -70,12 +81,24 @@ def distribution_scope():
         log.info("training on %d device(s): %s", strategy.num_replicas_in_sync, [d.name for d in devices])
         return strategy.scope()
     if backend() == "jax":
-        import jax
         import keras
-        if len(jax.devices()) > 1:
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
-        log.info("training on %d device(s): %s", len(jax.devices()), jax.devices())
+        if len(devices) > 1:
+            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        log.info("training on %d device(s): %s", len(devices), devices)
     return contextlib.nullcontext()
+
+
+def usable_count(count, batch_size, replicas, training):
+    """How many records of a split an epoch reads, so that every device gets a share of every batch.
+
+    Training reads full batches only (the remainder, a different one each epoch, waits for the next).
+    A split smaller than a batch, and validation, keep a last short batch unless it is smaller than
+    the device count (a device with an empty share stops the step): then those few are left out.
+    """
+    rest = count % batch_size
+    if (training and count >= batch_size) or rest < replicas:
+        return count - rest
+    return count
 
 
 # --- Input pipelines -------------------------------------------------------------------------
@@ -85,11 +108,10 @@ def _split_inputs(d, fusion):
     return x, d["ab"]
 
 
-def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training):
+def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas=1):
     """tfrecords.load -> shuffle -> random horizontal flip (L and ab alike) -> batch -> prefetch.
 
-    Training batches are all full (the remainder is dropped, a different one each epoch), so that
-    several devices always get equal shares of a batch.
+    Reads usable_count() records an epoch: full training batches, no device left with an empty share.
     """
     import tensorflow as tf
     import tfrecords
@@ -106,11 +128,13 @@ def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training):
                     for k, v in d.items()}
         ds = tf.data.Dataset.zip((ds, coins)).map(flip, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda d: _split_inputs(d, fusion), num_parallel_calls=tf.data.AUTOTUNE)
-    full_only = training and info["counts"]["per_split"][split] >= batch_size
-    return ds.batch(batch_size, drop_remainder=full_only).prefetch(tf.data.AUTOTUNE)
+    count = info["counts"]["per_split"][split]
+    usable = usable_count(count, batch_size, replicas, training)
+    ds = ds.take(usable) if usable < count else ds
+    return ds.batch(batch_size, drop_remainder=training and count >= batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def array_dataset(data_dir, split, batch_size, fusion, seed, training):
+def array_dataset(data_dir, split, batch_size, fusion, seed, training, replicas=1):
     """The same input on backends without TensorFlow: records read in pure Python into memory."""
     import keras
     import tfrecords
@@ -124,9 +148,8 @@ def array_dataset(data_dir, split, batch_size, fusion, seed, training):
             self.order = np.arange(len(arrays["l"]))
             self.on_epoch_end()
 
-        def __len__(self):  # training drops the remainder, as tf_dataset does
-            n = len(self.order) / batch_size
-            return int(np.floor(n) if training and n >= 1 else np.ceil(n))
+        def __len__(self):  # the records read an epoch: usable_count(), as tf_dataset
+            return int(np.ceil(usable_count(len(self.order), batch_size, replicas, training) / batch_size))
 
         def on_epoch_end(self):
             rng = np.random.default_rng(seed + self.epoch)
@@ -136,7 +159,8 @@ def array_dataset(data_dir, split, batch_size, fusion, seed, training):
                 self.flips = rng.random(len(arrays["l"])) < 0.5
 
         def __getitem__(self, i):
-            idx = self.order[i * batch_size:(i + 1) * batch_size]
+            usable = usable_count(len(self.order), batch_size, replicas, training)
+            idx = self.order[i * batch_size:min((i + 1) * batch_size, usable)]
             l, ab = arrays["l"][idx], arrays["ab"][idx]
             if training:
                 f = self.flips[idx]
@@ -149,12 +173,25 @@ def array_dataset(data_dir, split, batch_size, fusion, seed, training):
 
 def datasets(args, info, fusion):
     counts = info["counts"]["per_split"]
-    make = (lambda split, training: tf_dataset(args.data, split, info, args.batch_size, fusion, args.seed, training)) \
-        if backend() == "tensorflow" else \
-        (lambda split, training: array_dataset(args.data, split, args.batch_size, fusion, args.seed, training))
+    replicas = len(training_devices())
+    if args.batch_size < replicas:
+        raise ModelError(f"--batch-size {args.batch_size} is smaller than the {replicas} devices training in sync: "
+                         f"each needs a share of every batch (use --batch-size {replicas} or more)")
     if not counts.get("train"):
         raise c.ContractError(f"{args.data} has no training records")
-    return make("train", True), (make("val", False) if counts.get("val") else None)
+    if counts["train"] < replicas:
+        raise c.ContractError(f"{args.data} has {counts['train']} training records: "
+                              f"too few for {replicas} devices training in sync")
+    val_used = usable_count(counts.get("val", 0), args.batch_size, replicas, False)
+    if val_used < counts.get("val", 0):
+        log.warning("validation reads %d of its %d records: a last batch smaller than the %d devices is left out",
+                    val_used, counts["val"], replicas)
+    make = (lambda split, training: tf_dataset(args.data, split, info, args.batch_size, fusion, args.seed,
+                                               training, replicas)) \
+        if backend() == "tensorflow" else \
+        (lambda split, training: array_dataset(args.data, split, args.batch_size, fusion, args.seed, training,
+                                               replicas))
+    return make("train", True), (make("val", False) if val_used else None)
 
 
 # --- Checkpoints and resume ------------------------------------------------------------------

@@ -21,7 +21,11 @@ RECORDS_PER_SHARD = 1000
 
 
 class PrepareTrainingExample(beam.DoFn):
-    """source path (or (name, pixels) from tfds) -> (source, (l, ab, grey)); tags skipped / failed."""
+    """(source, split key, pixels or None) -> ((source, split key, l, ab), grey); tags skipped / failed.
+
+    The split key is the path relative to the input folder (or the tfds example name), so that the
+    same photos give the same split wherever the folder lies: local, mounted elsewhere or on gs://.
+    """
 
     def __init__(self, image_size, max_pixels, with_grey):
         self.image_size, self.max_pixels, self.with_grey = image_size, max_pixels, with_grey
@@ -30,7 +34,7 @@ class PrepareTrainingExample(beam.DoFn):
         self.progress = Progress("images prepared")
 
     def process(self, element):
-        source, pixels = element if isinstance(element, tuple) else (element, None)
+        source, split_key, pixels = element
         try:
             if pixels is None:
                 if not images.is_image_name(source):
@@ -54,12 +58,12 @@ class PrepareTrainingExample(beam.DoFn):
             yield beam.pvalue.TaggedOutput("failed", (source, f"{type(e).__name__}: {e}"))
             return
         self.progress.tick()
-        yield (source, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
+        yield (source, split_key, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
 
 
 def encode_example(key, embedding, image_size):
     import tensorflow as tf
-    source, l_bytes, ab_bytes = key
+    source, _, l_bytes, ab_bytes = key
     feature = {
         c.KEY_L: tf.train.Feature(bytes_list=tf.train.BytesList(value=[l_bytes])),
         c.KEY_AB: tf.train.Feature(bytes_list=tf.train.BytesList(value=[ab_bytes])),
@@ -83,20 +87,20 @@ class EncodeRecords(beam.DoFn):
     def process(self, element):
         key, embedding = element
         embedding = getattr(embedding, "inference", embedding)
-        split = c.split_of(key[0], self.val_fraction)
+        split = c.split_of(key[1], self.val_fraction)
         counter(f"written_{split}").inc()
         self.progress.tick()
         yield split, encode_example(key, embedding, self.image_size)
 
 
 def read_tfds(spec, data_dir=None):
-    """Yields (tfds:NAME:SPLIT/INDEX, uint8 pixels) for every example of a tfds split."""
+    """Yields (tfds:NAME:SPLIT/INDEX, the same as split key, uint8 pixels) for every example of a tfds split."""
     import tensorflow_datasets as tfds
     src = sources.TfdsSource.parse(spec)
     ds = tfds.load(src.name, split=src.split, data_dir=data_dir, shuffle_files=False)
     for i, ex in enumerate(tfds.as_numpy(ds)):
         counter("matched").inc()
-        yield f"{spec}/{i}", ex["image"]
+        yield f"{spec}/{i}", f"{spec}/{i}", ex["image"]
 
 
 def shard_count(n, fraction):
@@ -107,7 +111,7 @@ def build(p, args, files, tfds_specs, spec):
     """Adds the preprocess graph to pipeline `p`."""
     # Photo by photo: Inception gains little from large batches on CPU, and fine-grained work
     # keeps every worker busy to the end.
-    inputs = p | "CreateInputs" >> beam.Create([f.path for f in files]) | "Spread" >> beam.Reshuffle()
+    inputs = p | "CreateInputs" >> beam.Create([(f.path, f.relpath, None) for f in files]) | "Spread" >> beam.Reshuffle()
     if tfds_specs:
         from_tfds = (p | "CreateTfdsSources" >> beam.Create(tfds_specs)
                      | "ReadTfds" >> beam.FlatMap(read_tfds, data_dir=args.tfds_data_dir)

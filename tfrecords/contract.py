@@ -115,9 +115,9 @@ def weights_sha256(arrays):
     return h.hexdigest()
 
 
-def split_of(source, val_fraction):
-    """Deterministic train/val split from a hash of the source path."""
-    digest = hashlib.sha256(source.encode("utf-8")).digest()
+def split_of(key, val_fraction):
+    """Deterministic train/val split from a hash of the key: a photo's path relative to its input folder."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
     return "val" if int.from_bytes(digest[:8], "big") / 2.0**64 < val_fraction else "train"
 
 

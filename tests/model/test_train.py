@@ -100,20 +100,57 @@ def test_resume_without_a_checkpoint_is_a_clear_error(records, tmp_path):
     assert r.returncode == 2 and "nothing to resume" in r.stderr.strip().splitlines()[-1]
 
 
-def test_trains_on_two_devices(records, tmp_path):
-    """The multi-device path (MirroredStrategy) on two logical CPUs."""
-    code = f"""
+@pytest.fixture(scope="module")
+def odd_records(tmp_path_factory, photos):
+    """Records of twelve photos, five of them in the validation split, without embeddings."""
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from pipeline import preprocess
+    from tests.helpers import jpeg_bytes, write
+    root = tmp_path_factory.mktemp("odd_photos")
+    for name, rgb in photos.items():
+        write(str(root / f"{name}.jpg"), jpeg_bytes(rgb))
+        write(str(root / f"{name}_mirror.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
+    out = tmp_path_factory.mktemp("odd_records")
+    preprocess.run(["--input", str(root), "--output", str(out), "--image-size", "32", "--embedding", "none",
+                    "--val-fraction", "0.5"], test_pipeline=TestPipeline(runner=FnApiRunner()))
+    return out
+
+
+def test_trains_on_two_devices(odd_records, tmp_path):
+    """The multi-device path (MirroredStrategy) on two logical CPUs, where the last validation batch
+    (5 records in batches of 4) is smaller than the device count and one device would get nothing."""
+    counts = json.loads((odd_records / c.DATASET_JSON).read_text())["counts"]["per_split"]
+    assert counts == {"train": 7, "val": 5}  # the split is a hash of the relative paths: fixed
+    two_cpus = """
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import logging, sys
-logging.basicConfig(level=logging.INFO)
-from model import train
-sys.exit(train.main(["--model", "beta", "--data", {str(records)!r}, "--output", {str(tmp_path / 'm')!r},
-                     "--epochs", "2", "--batch-size", "4"]))
+import sys
+from pipeline import cli
+sys.exit(cli.main(["train", *sys.argv[1:]]))
 """
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+
+    def train_on_two(*args):
+        return subprocess.run([sys.executable, "-c", two_cpus, "--model", "beta", "--data", str(odd_records),
+                               *args], capture_output=True, text=True, timeout=600)
+    r = train_on_two("--output", str(tmp_path / "m"), "--epochs", "2", "--batch-size", "4")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "training on 2 device(s)" in r.stderr
+    assert "validation reads 4 of its 5 records" in r.stderr
     with open(tmp_path / "m" / train.HISTORY) as f:
-        assert all(np.isfinite(float(row["loss"])) for row in csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and all(np.isfinite(float(row[k])) for row in rows for k in ("loss", "val_loss"))
+
+    r = train_on_two("--output", str(tmp_path / "m1"), "--batch-size", "1")
+    assert r.returncode == 2
+    assert "--batch-size 1 is smaller than the 2 devices" in r.stderr.strip().splitlines()[-1]
+
+
+def test_every_device_gets_a_share_of_every_batch():
+    # training: full batches only; otherwise a last batch smaller than the device count is left out
+    assert train.usable_count(10, 4, 2, training=True) == 8
+    assert train.usable_count(3, 4, 2, training=True) == 3
+    assert train.usable_count(9, 4, 2, training=False) == 8
+    assert train.usable_count(11, 4, 2, training=False) == 11
+    assert train.usable_count(9, 4, 1, training=False) == 9

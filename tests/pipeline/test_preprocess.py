@@ -47,9 +47,9 @@ def dataset(photo_tree, tmp_path_factory):
 
 
 def test_decode_step_tags_every_bad_input(photo_tree):
-    paths = [f.path for f in sources.list_files(str(photo_tree))]
+    inputs = [(f.path, f.relpath, None) for f in sources.list_files(str(photo_tree))]
     with in_process_pipeline() as p:
-        out = (p | beam.Create(paths)
+        out = (p | beam.Create(inputs)
                | beam.ParDo(preprocess.PrepareTrainingExample(SIZE, c.DEFAULT_MAX_PIXELS, False))
                .with_outputs("skipped", "failed", main="ok"))
         rel = lambda path: os.path.relpath(path, photo_tree).replace(os.sep, "/")  # noqa: E731
@@ -58,7 +58,7 @@ def test_decode_step_tags_every_bad_input(photo_tree):
         assert_that(out.skipped | "SkippedNames" >> beam.Map(lambda kv: rel(kv[0])), equal_to(sorted(SKIPPED)),
                     label="skipped")
         assert_that(out.ok | "OkCount" >> beam.combiners.Count.Globally(),
-                    equal_to([len(paths) - len(BROKEN) - len(SKIPPED)]), label="ok")
+                    equal_to([len(inputs) - len(BROKEN) - len(SKIPPED)]), label="ok")
 
 
 def test_counts_add_up_and_every_input_is_accounted_for(dataset, photo_tree):
@@ -85,7 +85,8 @@ def test_records_read_back_with_documented_shapes_ranges_and_lab(dataset, photos
             assert ex["embedding"].shape == (c.INCEPTION_DIM,) and ex["embedding"].dtype == np.float32
             assert -1 <= ex["l"].min() and ex["l"].max() <= 1 and np.abs(ex["ab"]).max() <= 1
             source = ex["source"].decode()
-            assert c.split_of(source, 0.3) == split  # deterministic split by path
+            # deterministic split by the path relative to the input folder
+            assert c.split_of(os.path.relpath(source, photo_tree).replace(os.sep, "/"), 0.3) == split
             seen[source] = ex
     assert len(seen) == info["counts"]["written"]
     # L and ab round trip: the records hold the Lab of the centre crop within half a Lab unit
@@ -96,6 +97,27 @@ def test_records_read_back_with_documented_shapes_ranges_and_lab(dataset, photos
     assert np.abs(c.unscale_ab(ex["ab"]) - lab[..., 1:]).max() <= 0.5
     # names with spaces and non-ASCII characters survive
     assert str(photo_tree / "names" / "with space é ü.jpg") in seen
+
+
+def test_split_is_the_same_wherever_the_folder_lies(photos, tmp_path, monkeypatch):
+    """A copy of a folder elsewhere, named by a relative path, splits its photos as the original did."""
+    import shutil
+    original = tmp_path / "original"
+    small = [images.centre_square(rgb, 48) for rgb in photos.values()]
+    for i in range(24):
+        write(str(original / f"set{i % 3}" / f"photo{i:02d}.jpg"), jpeg_bytes(small[i % len(small)]))
+    shutil.copytree(original, tmp_path / "elsewhere" / "copy")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+
+    def splits(folder):
+        out = tmp_path / f"records_{len(os.listdir(tmp_path))}"
+        preprocess.run(["--input", str(folder), "--output", str(out), "--image-size", "32", "--embedding", "none",
+                        "--val-fraction", "0.3"], test_pipeline=in_process_pipeline())
+        return {os.path.relpath(ex["source"].decode(), folder): split for split in c.SPLITS
+                for ex in tfrecords.load(str(out), split).as_numpy_iterator()}
+    first = splits(original)
+    assert len(first) == 24 and set(first.values()) == {"train", "val"}
+    assert splits("copy") == first
 
 
 def test_rotated_photo_is_stored_upright(dataset, photo_tree):
