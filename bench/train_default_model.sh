@@ -9,6 +9,10 @@ DATA=${DATA:-data/photos128}
 OUT=${OUT:-model/default}
 colorize preprocess --input "$PHOTOS" --output "$DATA" --image-size 128 \
     --inception-weights random --val-fraction 0.1
-colorize train --model beta --data "$DATA" --output "$OUT" --epochs 100 --batch-size 32
-# The comparison that chose beta (see "variant_choice" in model/default/model.json):
+colorize train --model beta --data "$DATA" --output "$OUT" --epochs 100 --batch-size 32 \
+    --loss classification --rebalance 0.8
+# The comparisons that chose it (see "variant_choice" and "experiments" in model/default/model.json):
+# colorize train --model beta --data "$DATA" --output runs/mse128 --epochs 100 --batch-size 32
 # colorize train --model fusion --data "$DATA" --output runs/fusion128 --epochs 100 --batch-size 32
+# colorize train --model beta --data "$DATA" --output runs/cls128-l05 --epochs 100 --batch-size 32 \
+#     --loss classification --rebalance 0.5

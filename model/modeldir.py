@@ -48,6 +48,7 @@ def embedding_of(card):
 
 def load_keras(path, compile=False):
     import keras
+    from model import quantized  # noqa: F401  registers its layer and loss for safe-mode loading
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except (OSError, ValueError) as e:

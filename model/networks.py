@@ -1,6 +1,8 @@
 """The colorization networks, from keras.layers only so they run on any Keras backend.
 
-All take L scaled to [-1, 1] ([size, size, 1]) and predict ab scaled to [-1, 1] (tanh):
+All take L scaled to [-1, 1] ([size, size, 1]) and predict ab scaled to [-1, 1] (tanh); beta and
+fusion can instead end in a classification head over quantized ab (model/quantized.py), whose
+shipped form decodes the probabilities back to ab, so every model predicts ab:
 - alpha:  Part 1, a small conv net that learns the colours of ONE photo (Wallner's alpha version).
 - beta:   the Deep Koalarization encoder and decoder without any embedding (the baseline).
 - fusion: Part 2, Deep Koalarization (Baldassarre et al. 2017): encoder, fusion with an
@@ -43,23 +45,27 @@ def _encoder(l_in):
     return x
 
 
-def _decoder(x):
+def _decoder(x, head="regression"):
+    """Regression: ab (tanh) at full size. Classification: bin probabilities at half size."""
     x = _conv(x, 128, name="decoder0")
     x = layers.UpSampling2D(2, name="decoder_up0")(x)
     x = _conv(x, 64, name="decoder1")
     x = _conv(x, 64, name="decoder2")
     x = layers.UpSampling2D(2, name="decoder_up1")(x)
     x = _conv(x, 32, name="decoder3")
+    if head == "classification":
+        from model import quantized
+        return layers.Conv2D(quantized.NUM_BINS, 1, activation="softmax", name="ab_bins")(x)
     x = _conv(x, 2, name="decoder_ab", activation="tanh")
     return layers.UpSampling2D(2, name="ab")(x)
 
 
-def build_beta(size=224):
+def build_beta(size=224, head="regression"):
     l_in = keras.Input((size, size, 1), name="l")
-    return keras.Model(l_in, _decoder(_encoder(l_in)), name="beta")
+    return keras.Model(l_in, _decoder(_encoder(l_in), head), name="beta")
 
 
-def build_fusion(size=224, embedding_dim=1000):
+def build_fusion(size=224, embedding_dim=1000, head="regression"):
     """Encoder output [size/8, size/8, 256] joined with the embedding repeated over that grid."""
     l_in = keras.Input((size, size, 1), name="l")
     emb_in = keras.Input((embedding_dim,), name="embedding")
@@ -69,19 +75,27 @@ def build_fusion(size=224, embedding_dim=1000):
     tiled = layers.Reshape((grid, grid, embedding_dim), name="fusion_grid")(tiled)
     fused = layers.Concatenate(name="fusion_concat")([features, tiled])
     fused = layers.Conv2D(FUSION_FILTERS, 1, activation="relu", name="fusion")(fused)
-    return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused), name="fusion")
+    return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused, head), name="fusion")
 
 
-def build(architecture, size=224, embedding_dim=None):
+HEADS = ("regression", "classification")
+
+
+def build(architecture, size=224, embedding_dim=None, head="regression"):
     if size % 8 or size < 32:
         raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
+    if head not in HEADS:
+        raise ModelError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     if architecture == "alpha":
+        if head != "regression":
+            raise ModelError("alpha, the one-photo demonstration, regresses ab; the classification loss is "
+                             "for beta and fusion")
         return build_alpha(size)
     if architecture == "beta":
-        return build_beta(size)
+        return build_beta(size, head)
     if architecture == "fusion":
         if not embedding_dim:
             raise ModelError("the fusion model needs records with embeddings "
                              "(run 'colorize preprocess' without --embedding none)")
-        return build_fusion(size, embedding_dim)
+        return build_fusion(size, embedding_dim, head)
     raise ModelError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")

@@ -1,8 +1,10 @@
 """`colorize train`: fits alpha on one photo, or beta / fusion on the records of `colorize preprocess`.
 
-Keras fit with MSE on ab scaled to [-1, 1] (the regression loss of Wallner and Deep Koalarization;
-`--loss mae` is offered because L2 regression averages plausible colours into grey-brown), Adam. Checkpoints the best and the last epoch; `--resume` continues from the last epoch with its
-optimizer state. Uses every device it finds: a tf.distribute strategy on the TensorFlow backend,
+Keras fit with MSE on ab scaled to [-1, 1] (the regression loss of Wallner and Deep Koalarization),
+`--loss mae`, or `--loss classification`: a distribution over quantized ab with a class-rebalanced
+cross-entropy and annealed-mean decoding (Zhang et al. 2016), because L2 regression averages
+plausible colours into grey-brown. Adam. Checkpoints the best and the last epoch; `--resume`
+continues from the last epoch with its optimizer state. Uses every device it finds: a tf.distribute strategy on the TensorFlow backend,
 keras.distribution.DataParallel on JAX.
 """
 import argparse
@@ -14,14 +16,15 @@ import time
 
 import numpy as np
 
-from model import modeldir, networks
+from model import modeldir, networks, quantized
 from model.networks import ModelError
 from tfrecords import contract as c
 
 log = logging.getLogger("colorize")
 BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
 SHUFFLE_BUFFER = 2048
-LOSSES = ("mse", "mae")
+LOSSES = ("mse", "mae", "classification")
+REBALANCE_SAMPLE = 1000  # training records whose colours set the classification loss's weights
 CARD_EVAL_LIMIT = 1000  # records the card's metrics are computed on
 ALPHA_SAVE_EVERY = 100  # alpha epochs are one step each: checkpoint every 100
 
@@ -36,7 +39,14 @@ def parse_args(argv):
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--loss", choices=LOSSES, default="mse",
-                   help="mse (default, as the source projects) or mae (median colours: less washed out)")
+                   help="mse (default, as the source projects), mae, or classification over quantized ab "
+                        "(beta, fusion: vivid colours)")
+    p.add_argument("--rebalance", type=float, default=None,
+                   help="classification: lambda, the uniform share in the class rebalancing; 1 turns it off "
+                        f"(default {quantized.REBALANCE_MIX})")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="classification: annealed-mean temperature of the written model.keras "
+                        f"(default {quantized.DEFAULT_TEMPERATURE}; lower is more colourful)")
     p.add_argument("--image-size", type=int, default=c.DEFAULT_IMAGE_SIZE, help="alpha only; records fix it")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
@@ -45,6 +55,12 @@ def parse_args(argv):
         p.error("--model alpha learns one photo: pass --image PHOTO")
     if args.model != "alpha" and not args.data:
         p.error(f"--model {args.model} trains on records: pass --data DIR")
+    if args.model == "alpha" and args.loss == "classification":
+        p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
+    if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
+        p.error("--temperature goes with --loss classification and lies in (0, 1]")
+    if args.rebalance is not None and (args.loss != "classification" or not 0 < args.rebalance <= 1):
+        p.error("--rebalance goes with --loss classification and lies in (0, 1]")
     args.epochs = args.epochs or (1000 if args.model == "alpha" else 20)
     return args
 
@@ -239,11 +255,38 @@ def callbacks(out, monitor, resume, state_extra):
     return cbs
 
 
-def compiled_model(args, size, embedding_dim):
+def head_of(args):
+    return "classification" if args.loss == "classification" else "regression"
+
+
+def loss_description(args):
+    if args.loss == "classification":
+        return (f"soft-encoded cross-entropy over {quantized.NUM_BINS} ab bins, class-rebalanced "
+                f"(lambda {rebalance(args)}); annealed mean T={temperature(args)}")
+    return f"{args.loss} on ab / 110"
+
+
+def temperature(args):
+    return quantized.DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
+
+
+def rebalance(args):
+    return quantized.REBALANCE_MIX if args.rebalance is None else args.rebalance
+
+
+def compiled_model(args, size, embedding_dim, bin_weights=None):
     import keras
-    model = networks.build(args.model, size, embedding_dim)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=args.loss)
+    model = networks.build(args.model, size, embedding_dim, head_of(args))
+    loss = quantized.SoftEncodedCrossEntropy(bin_weights) if args.loss == "classification" else args.loss
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=loss)
     return model
+
+
+def bin_weights(args):
+    """The classification loss's rebalancing weights, from the colours of up to REBALANCE_SAMPLE records."""
+    import tfrecords
+    ab = tfrecords.read_arrays(args.data, "train", limit=REBALANCE_SAMPLE)["ab"]
+    return quantized.rebalancing_weights(ab, mix=rebalance(args))
 
 
 def resume_point(out, card_fields):
@@ -252,8 +295,8 @@ def resume_point(out, card_fields):
         raise ModelError(f"nothing to resume in {out}: no {LAST} / {STATE} (train without --resume)")
     with open(state_path) as f:
         state = json.load(f)
-    for key in ("architecture", "image_size", "embedding"):
-        if state.get(key) != card_fields.get(key):
+    for key in ("architecture", "image_size", "embedding", "head"):
+        if state.get(key, "regression" if key == "head" else None) != card_fields.get(key):
             raise ModelError(f"cannot resume {out}: its {key} is {state.get(key)}, "
                              f"the new run's is {card_fields.get(key)}")
     return state["epoch"]
@@ -268,8 +311,8 @@ def fit(args, model_fields, train, val):
             model = modeldir.load_keras(os.path.join(args.output, LAST), compile=True)
             log.info("resuming %s at epoch %d of %d", args.output, start_epoch, args.epochs)
         else:
-            model = compiled_model(args, model_fields["image_size"],
-                                   (model_fields["embedding"] or {}).get("dim"))
+            model = compiled_model(args, model_fields["image_size"], (model_fields["embedding"] or {}).get("dim"),
+                                   bin_weights(args) if args.loss == "classification" else None)
     if start_epoch >= args.epochs:
         return model, {}, start_epoch
     monitor = "val_loss" if val is not None else "loss"
@@ -278,12 +321,17 @@ def fit(args, model_fields, train, val):
     return model, history.history, args.epochs
 
 
-def save_final(out, model_path):
-    """model.keras: the chosen checkpoint's weights without optimizer state (smaller, inference only)."""
+def save_final(out, model_path, temperature=None):
+    """model.keras: the chosen checkpoint's weights without optimizer state (smaller, inference only).
+
+    A classification model gets its annealed-mean decoding: model.keras predicts ab like any other."""
     import keras
     trained = modeldir.load_keras(model_path)
-    plain = keras.models.clone_model(trained)
-    plain.set_weights(trained.get_weights())
+    if temperature is not None:
+        plain = quantized.inference_model(trained, temperature)
+    else:
+        plain = keras.models.clone_model(trained)
+        plain.set_weights(trained.get_weights())
     plain.save(os.path.join(out, modeldir.MODEL_FILE))
     return plain
 
@@ -297,12 +345,14 @@ def train_on_records(args):
         raise ModelError(f"{args.data} has no embeddings; the fusion model needs them (or use --model beta)")
     import keras
     keras.utils.set_random_seed(args.seed)
-    fields = {"architecture": args.model, "image_size": info["image_size"], "embedding": embedding}
+    fields = {"architecture": args.model, "image_size": info["image_size"], "embedding": embedding,
+              "head": head_of(args)}
     train, val = datasets(args, info, args.model == "fusion")
     start = time.time()
     model, history, epochs = fit(args, fields, train, val)
     has_best = val is not None and os.path.exists(os.path.join(args.output, BEST))
-    final = save_final(args.output, os.path.join(args.output, BEST if has_best else LAST))
+    final = save_final(args.output, os.path.join(args.output, BEST if has_best else LAST),
+                       temperature(args) if args.loss == "classification" else None)
     from model import evaluate
     metrics = evaluate.on_records(final, fields, args.data, "val" if val is not None else "train", info,
                                   limit=CARD_EVAL_LIMIT)
@@ -313,7 +363,7 @@ def train_on_records(args):
         "data": {"dir": args.data, "inputs": info.get("inputs"), "counts": info["counts"],
                  "image_size": info["image_size"]},
         "training": {"epochs": epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                     "loss": f"{args.loss} on ab / 110", "optimizer": "adam", "seed": args.seed,
+                     "loss": loss_description(args), "optimizer": "adam", "seed": args.seed,
                      "checkpoint": BEST if has_best else LAST, "backend": backend(),
                      "seconds_this_run": round(time.time() - start, 1),
                      "final_history": {k: float(v[-1]) for k, v in history.items()}},
@@ -338,7 +388,7 @@ def train_alpha(args):
     from tfrecords.lab import rgb_to_lab
     lab = rgb_to_lab(square)
     x, y = c.scale_l(lab[..., :1])[None], c.scale_ab(lab[..., 1:])[None]
-    fields = {"architecture": "alpha", "image_size": args.image_size, "embedding": None}
+    fields = {"architecture": "alpha", "image_size": args.image_size, "embedding": None, "head": "regression"}
     model, history, epochs = _fit_alpha(args, fields, x, y)
     final = save_final(args.output, os.path.join(args.output, LAST))
     colour = inference.colorize_pixels(final, rgb, args.image_size)

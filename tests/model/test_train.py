@@ -37,12 +37,13 @@ def test_alpha_learns_one_photo_and_writes_its_colorization(tmp_path, photos):
     assert colour.shape == photos["chelsea"].shape  # full resolution
 
 
-@pytest.mark.parametrize("arch", ["beta", "fusion"])
-def test_trains_on_records_and_writes_a_complete_model_directory(records, tmp_path, arch):
+@pytest.mark.parametrize("arch, loss", [("beta", "mse"), ("fusion", "classification")])
+def test_trains_on_records_and_writes_a_complete_model_directory(records, tmp_path, arch, loss):
     out = str(tmp_path / arch)
     assert train.main(["--model", arch, "--data", str(records), "--output", out, "--epochs", "2",
-                       "--batch-size", "4"]) == 0
+                       "--batch-size", "4", "--loss", loss]) == 0
     card = modeldir.read_card(out)
+    assert card["head"] == ("classification" if loss == "classification" else "regression")
     info = json.loads((records / c.DATASET_JSON).read_text())
     assert card["architecture"] == arch and card["image_size"] == info["image_size"]
     assert card["embedding"] == (info["embedding"] if arch == "fusion" else None)
@@ -53,6 +54,35 @@ def test_trains_on_records_and_writes_a_complete_model_directory(records, tmp_pa
     assert model.count_params() == card["parameters"]
     assert history_epochs(out) == [0, 1]
     assert os.path.isdir(os.path.join(out, "logs"))  # TensorBoard
+    # whatever the loss, model.keras predicts ab at the records' size, scaled to [-1, 1]
+    size = info["image_size"]
+    x = np.zeros((1, size, size, 1), np.float32)
+    ab = np.asarray(model({"l": x, "embedding": np.zeros((1, card["embedding"]["dim"]), np.float32)}
+                          if arch == "fusion" else x))
+    assert ab.shape == (1, size, size, 2) and np.abs(ab).max() <= 1
+
+
+def test_classification_loss_resumes_with_its_weights(records, tmp_path):
+    """The class-rebalancing weights come from the records and travel with last.keras to a resumed run."""
+    from model import quantized
+    out = str(tmp_path / "cls")
+    args = ["--model", "beta", "--data", str(records), "--output", out, "--batch-size", "4",
+            "--loss", "classification", "--temperature", "0.5"]
+    assert train.main([*args, "--epochs", "1"]) == 0
+    loss = modeldir.load_keras(os.path.join(out, train.LAST), compile=True).loss
+    assert isinstance(loss, quantized.SoftEncodedCrossEntropy) and len(loss.weights) == quantized.NUM_BINS
+    assert len(set(loss.weights)) > 1  # rebalanced from the records' colours, not uniform
+    assert train.main([*args, "--epochs", "2", "--resume"]) == 0
+    assert history_epochs(out) == [0, 1]
+    resumed = modeldir.load_keras(os.path.join(out, train.LAST), compile=True).loss
+    assert resumed.weights == loss.weights
+    model, card = modeldir.load(out)
+    assert model.get_layer("annealed_mean").temperature == 0.5 and "T=0.5" in card["training"]["loss"]
+
+
+def test_classification_is_refused_for_alpha(tmp_path):
+    r = cli("train", "--model", "alpha", "--image", "x.jpg", "--output", str(tmp_path), "--loss", "classification")
+    assert r.returncode == 2 and "for beta and fusion" in r.stderr
 
 
 def test_fusion_refuses_records_with_another_embedding(records, tmp_path):
