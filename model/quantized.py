@@ -105,7 +105,7 @@ class SoftEncodedCrossEntropy(keras.losses.Loss):
 @keras.saving.register_keras_serializable(package="colorize")
 class AnnealedMean(layers.Layer):
     """Bin probabilities [..., Q] -> ab scaled to [-1, 1] [..., 2]: the mean of the distribution
-    sharpened by temperature T (T=1: the mean, washed out; T->0: the mode, noisy; 0.38 as Zhang et al.)."""
+    sharpened by temperature T (T=1: the plain mean; T->0: the mode; 0.38 as Zhang et al.)."""
 
     def __init__(self, temperature=DEFAULT_TEMPERATURE, **kwargs):
         super().__init__(**kwargs)

@@ -4,8 +4,8 @@ Keras fit with MSE on ab scaled to [-1, 1] (the regression loss of Wallner and D
 `--loss mae`, or `--loss classification`: a distribution over quantized ab with a class-rebalanced
 cross-entropy and annealed-mean decoding (Zhang et al. 2016), because L2 regression averages
 plausible colours into grey-brown. Adam. Checkpoints the best and the last epoch; `--resume`
-continues from the last epoch with its optimizer state. Uses every device it finds: a tf.distribute strategy on the TensorFlow backend,
-keras.distribution.DataParallel on JAX.
+continues from the last epoch with its optimizer state. Uses every device it finds: a tf.distribute
+strategy on the TensorFlow backend, keras.distribution.DataParallel on JAX.
 """
 import argparse
 import csv
@@ -46,7 +46,7 @@ def parse_args(argv):
                         f"(default {quantized.REBALANCE_MIX})")
     p.add_argument("--temperature", type=float, default=None,
                    help="classification: annealed-mean temperature of the written model.keras "
-                        f"(default {quantized.DEFAULT_TEMPERATURE}; lower is more colourful)")
+                        f"(default {quantized.DEFAULT_TEMPERATURE}; 1 is the distribution's mean, towards 0 its mode)")
     p.add_argument("--image-size", type=int, default=c.DEFAULT_IMAGE_SIZE, help="alpha only; records fix it")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
@@ -282,10 +282,14 @@ def compiled_model(args, size, embedding_dim, bin_weights=None):
     return model
 
 
-def bin_weights(args):
+def bin_weights(args, info):
     """The classification loss's rebalancing weights, from the colours of up to REBALANCE_SAMPLE records."""
     import tfrecords
-    ab = tfrecords.read_arrays(args.data, "train", limit=REBALANCE_SAMPLE)["ab"]
+    if backend() == "tensorflow":  # tf.data reads gs:// too
+        ds = tfrecords.load(args.data, "train", info=info).take(REBALANCE_SAMPLE)
+        ab = np.stack([d["ab"] for d in ds.as_numpy_iterator()])
+    else:
+        ab = tfrecords.read_arrays(args.data, "train", limit=REBALANCE_SAMPLE)["ab"]
     return quantized.rebalancing_weights(ab, mix=rebalance(args))
 
 
@@ -302,7 +306,7 @@ def resume_point(out, card_fields):
     return state["epoch"]
 
 
-def fit(args, model_fields, train, val):
+def fit(args, model_fields, train, val, info=None):
     """Builds or resumes the model and fits it; returns (model, history dict, epochs done)."""
     os.makedirs(args.output, exist_ok=True)
     start_epoch = resume_point(args.output, model_fields) if args.resume else 0
@@ -312,7 +316,7 @@ def fit(args, model_fields, train, val):
             log.info("resuming %s at epoch %d of %d", args.output, start_epoch, args.epochs)
         else:
             model = compiled_model(args, model_fields["image_size"], (model_fields["embedding"] or {}).get("dim"),
-                                   bin_weights(args) if args.loss == "classification" else None)
+                                   bin_weights(args, info) if args.loss == "classification" else None)
     if start_epoch >= args.epochs:
         return model, {}, start_epoch
     monitor = "val_loss" if val is not None else "loss"
@@ -349,7 +353,7 @@ def train_on_records(args):
               "head": head_of(args)}
     train, val = datasets(args, info, args.model == "fusion")
     start = time.time()
-    model, history, epochs = fit(args, fields, train, val)
+    model, history, epochs = fit(args, fields, train, val, info)
     has_best = val is not None and os.path.exists(os.path.join(args.output, BEST))
     final = save_final(args.output, os.path.join(args.output, BEST if has_best else LAST),
                        temperature(args) if args.loss == "classification" else None)
