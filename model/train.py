@@ -162,10 +162,11 @@ def array_dataset(data_dir, split, batch_size, fusion, seed, training, replicas=
             super().__init__()
             self.epoch = 0
             self.order = np.arange(len(arrays["l"]))
+            self.usable = usable_count(len(self.order), batch_size, replicas, training)  # as tf_dataset
             self.on_epoch_end()
 
-        def __len__(self):  # the records read an epoch: usable_count(), as tf_dataset
-            return int(np.ceil(usable_count(len(self.order), batch_size, replicas, training) / batch_size))
+        def __len__(self):
+            return int(np.ceil(self.usable / batch_size))
 
         def on_epoch_end(self):
             rng = np.random.default_rng(seed + self.epoch)
@@ -175,8 +176,7 @@ def array_dataset(data_dir, split, batch_size, fusion, seed, training, replicas=
                 self.flips = rng.random(len(arrays["l"])) < 0.5
 
         def __getitem__(self, i):
-            usable = usable_count(len(self.order), batch_size, replicas, training)
-            idx = self.order[i * batch_size:min((i + 1) * batch_size, usable)]
+            idx = self.order[i * batch_size:min((i + 1) * batch_size, self.usable)]
             l, ab = arrays["l"][idx], arrays["ab"][idx]
             if training:
                 f = self.flips[idx]

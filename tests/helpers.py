@@ -88,3 +88,17 @@ def cmyk_jpeg(rgb):
     buf = io.BytesIO()
     Image.fromarray(rgb).convert("CMYK").save(buf, "JPEG", quality=92)
     return buf.getvalue()
+
+
+def mirrored_records(photos, photo_root, out, *preprocess_args):
+    """Writes each photo and its mirror image under photo_root, and runs the real preprocess pipeline
+    (in-process Beam) on them into out: twelve records from the six sample photos."""
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from pipeline import preprocess
+    for name, rgb in photos.items():
+        write(os.path.join(photo_root, f"{name}.jpg"), jpeg_bytes(rgb))
+        write(os.path.join(photo_root, f"{name}_mirror.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
+    preprocess.run(["--input", str(photo_root), "--output", str(out), *preprocess_args],
+                   test_pipeline=TestPipeline(runner=FnApiRunner()))
+    return out

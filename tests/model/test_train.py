@@ -133,18 +133,9 @@ def test_resume_without_a_checkpoint_is_a_clear_error(records, tmp_path):
 @pytest.fixture(scope="module")
 def odd_records(tmp_path_factory, photos):
     """Records of twelve photos, five of them in the validation split, without embeddings."""
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-    from apache_beam.testing.test_pipeline import TestPipeline
-    from pipeline import preprocess
-    from tests.helpers import jpeg_bytes, write
-    root = tmp_path_factory.mktemp("odd_photos")
-    for name, rgb in photos.items():
-        write(str(root / f"{name}.jpg"), jpeg_bytes(rgb))
-        write(str(root / f"{name}_mirror.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
-    out = tmp_path_factory.mktemp("odd_records")
-    preprocess.run(["--input", str(root), "--output", str(out), "--image-size", "32", "--embedding", "none",
-                    "--val-fraction", "0.5"], test_pipeline=TestPipeline(runner=FnApiRunner()))
-    return out
+    from tests.helpers import mirrored_records
+    return mirrored_records(photos, tmp_path_factory.mktemp("odd_photos"), tmp_path_factory.mktemp("odd_records"),
+                            "--image-size", "32", "--embedding", "none", "--val-fraction", "0.5")
 
 
 def test_trains_on_two_devices(odd_records, tmp_path):
