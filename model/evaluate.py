@@ -12,6 +12,7 @@ import numpy as np
 
 from model import inference, metrics, modeldir
 from model.networks import ModelError
+from tfrecords.errors import positive_int
 from tfrecords import contract as c
 from tfrecords.lab import lab_to_rgb_uint8, rgb_to_lab
 
@@ -102,7 +103,7 @@ def on_photos(model, card, folder, keep_examples=0):
         try:
             if not images.is_image_name(f.path):
                 raise images.SkipImage("not an image file")
-            rgb = images.decode_rgb(sources.read_bytes(f.path))
+            rgb = images.decode_rgb(sources.read_file(f.path, sources.DEFAULT_MAX_FILE_MB << 20))
             if not images.has_colour(rgb_to_lab(images.centre_square(rgb, 64))):
                 raise images.SkipImage("no colour to compare with")
         except images.ImageError as e:
@@ -150,13 +151,15 @@ def parse_args(argv):
     src.add_argument("--data", help="output folder of 'colorize preprocess'")
     src.add_argument("--images", help="folder of colour photos")
     p.add_argument("--split", default="val", choices=c.SPLITS)
-    p.add_argument("--limit", type=int, default=None, help="evaluate at most N records")
+    p.add_argument("--limit", type=positive_int, default=None, help="evaluate at most N records")
     p.add_argument("--report", required=True, help="folder for metrics.json and comparison.png")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if os.path.exists(args.report) and not os.path.isdir(args.report):
+        raise ModelError(f"--report {args.report} is a file; give a folder (it is made if missing)")
     model, card = modeldir.load(args.model)
     if args.data:
         info = c.read_dataset_json(args.data)

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 
 from model.networks import ModelError
 from tfrecords import contract as c
@@ -30,10 +31,24 @@ def read_card(model_dir):
             return json.load(f)
     except FileNotFoundError:
         raise ModelError(f"{model_dir} is not a model directory: it has no {CARD_FILE}") from None
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}): is it a model card?") from None
+    except UnicodeDecodeError:
+        raise ModelError(f"{path} is not a text file: is it a model card?") from None
     except Exception as e:
-        if "NotFound" in type(e).__name__:
+        if "NotFound" in type(e).__name__:  # tf.io.gfile's NotFoundError for gs://
             raise ModelError(f"{model_dir} is not a model directory: it has no {CARD_FILE}") from None
         raise
+
+
+def check_card(card, model_dir):
+    """The card's fields every stage relies on."""
+    if not isinstance(card, dict):
+        raise ModelError(f"{model_dir}/{CARD_FILE} is not a model card (a JSON object)")
+    missing = [k for k in ("architecture", "image_size") if k not in card]
+    if missing:
+        raise ModelError(f"{model_dir}/{CARD_FILE} lacks {', '.join(missing)}: is it a model card?")
+    return card
 
 
 def write_card(model_dir, card):
@@ -49,16 +64,28 @@ def embedding_of(card):
 def load_keras(path, compile=False):
     import keras
     from model import quantized  # noqa: F401  registers its layer and loss for safe-mode loading
+    # Keras reports a corrupt or truncated .keras file as "File not found": check the zip first.
+    try:
+        with zipfile.ZipFile(path) as z:
+            broken = z.testzip()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ModelError(f"{path} is not a readable Keras model file (corrupt or truncated: {e})") from None
+    if broken:
+        raise ModelError(f"{path} is corrupt: its part {broken} fails its checksum")
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
-    except (OSError, ValueError) as e:
-        raise ModelError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        text = str(e)
+        if "arbitrary code" in text or "safe_mode" in text:
+            raise ModelError(f"refused to load {path}: it holds Python code (such as a Lambda layer), which safe "
+                             "mode never runs; rebuild the model from keras layers") from None
+        raise ModelError(f"cannot load {path}: {text.splitlines()[0] if text else type(e).__name__}") from None
 
 
 def load(model_dir):
     """(keras model, card) from a local or gs:// model directory."""
     model_dir = model_dir or DEFAULT_MODEL_DIR
-    card = read_card(model_dir)
+    card = check_card(read_card(model_dir), model_dir)
     path = os.path.join(model_dir, MODEL_FILE)
     if "://" in model_dir:  # Keras reads local files: copy the model down first
         tmp = tempfile.mkdtemp(prefix="colorize-model-")

@@ -11,13 +11,15 @@ shipped form decodes the probabilities back to ab, so every model predicts ab:
 import keras
 from keras import layers
 
+from tfrecords.errors import UserError
+
 ARCHITECTURES = ("alpha", "beta", "fusion")
 # Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
 ENCODER = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 1), (256, 1))
 FUSION_FILTERS = 256
 
 
-class ModelError(Exception):
+class ModelError(UserError):
     """A model that cannot be built, loaded or used as asked; str() says why."""
 
 

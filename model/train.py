@@ -18,6 +18,7 @@ import numpy as np
 
 from model import modeldir, networks, quantized
 from model.networks import ModelError
+from tfrecords.errors import positive_float, positive_int
 from tfrecords import contract as c
 
 log = logging.getLogger("colorize")
@@ -35,9 +36,9 @@ def parse_args(argv):
     p.add_argument("--data", help="output folder of 'colorize preprocess' (beta, fusion)")
     p.add_argument("--image", help="the one photo alpha learns")
     p.add_argument("--output", required=True, help="model directory to write")
-    p.add_argument("--epochs", type=int, default=None, help="default: 1000 for alpha, 20 otherwise")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--epochs", type=positive_int, default=None, help="default: 1000 for alpha, 20 otherwise")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--learning-rate", type=positive_float, default=1e-3)
     p.add_argument("--loss", choices=LOSSES, default="mse",
                    help="mse (default, as the source projects), mae, or classification over quantized ab "
                         "(beta, fusion: vivid colours)")
@@ -61,6 +62,8 @@ def parse_args(argv):
         p.error("--temperature goes with --loss classification and lies in (0, 1]")
     if args.rebalance is not None and (args.loss != "classification" or not 0 < args.rebalance <= 1):
         p.error("--rebalance goes with --loss classification and lies in (0, 1]")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        p.error(f"--output {args.output} is a file; give a folder (it is made if missing)")
     args.epochs = args.epochs or (1000 if args.model == "alpha" else 20)
     return args
 

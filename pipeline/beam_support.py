@@ -44,8 +44,8 @@ class SpreadInChunks(beam.PTransform):
         self.size = max(1, size)
 
     def expand(self, pcoll):
-        def key(element):  # elements are (relpath, bytes): key on the name, never hash a photo
-            return zlib.crc32(str(element[0]).encode("utf-8"))
+        def key(element):  # elements start with their relative path as bytes: key on it, never hash a photo
+            return zlib.crc32(element[0])
         return (pcoll
                 | "KeyForChunks" >> beam.WithKeys(key)
                 | "Chunk" >> beam.GroupIntoBatches(self.size)
@@ -92,8 +92,6 @@ def failure_line(path, reason):
     return json.dumps({"path": path, "reason": reason}, ensure_ascii=False)
 
 
-def write_json(path, obj):
-    from apache_beam.io.filesystems import FileSystems
-    with FileSystems.create(path, mime_type="application/json") as f:
-        f.write((json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
+def write_json(tree, relpath, obj):
+    """Writes a JSON report into an output folder (an outputs.OutputTree), atomically."""
+    tree.write(relpath, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))

@@ -3,6 +3,8 @@ import logging
 import os
 import sys
 
+from tfrecords.errors import UserError, reason_of
+
 USAGE = """usage: colorize {preprocess,train,evaluate,run} [options]
 
   preprocess  image folders / tfds datasets -> TFRecords of L, ab and Inception embeddings (Beam)
@@ -12,8 +14,6 @@ USAGE = """usage: colorize {preprocess,train,evaluate,run} [options]
 
 'colorize COMMAND --help' lists each command's options."""
 
-# The errors a user can cause; anything else is a bug and keeps its traceback.
-USER_ERRORS = ("InputError", "WeightsError", "ContractError", "ModelError", "ImageError")
 
 
 def _quiet():
@@ -63,11 +63,9 @@ def main(argv=None):
     _quiet()
     try:
         return _dispatch(argv[0], argv[1:])
-    except Exception as e:
-        if type(e).__name__ in USER_ERRORS:
-            print(f"colorize {argv[0]}: error: {e}", file=sys.stderr)
-            return 2
-        raise
+    except UserError as e:  # anything else is a bug and keeps its traceback
+        print(f"colorize {argv[0]}: error: {reason_of(e)}", file=sys.stderr)
+        return e.exit_code
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
 """`colorize run`: a colour copy of every photo of an archive, at full resolution, in a mirrored tree.
 
-Graph: ListInputs -> Spread -> ReadPhotos (skip done / expand archives) -> PrepareModelInput
--> [EmbedInception] -> Colorize (RunInference) -> WritePhotos (own full-resolution L + upsampled ab,
-atomic rename). Counters give _report.json; failures go to _failures.jsonl. A rerun skips photos
-whose output exists, so a stopped job resumes by running the same command again.
+Graph: ListInputs -> Spread -> ReadPhotos (skip done / expand archives) -> [SpreadMembers]
+-> PrepareModelInput (one element per frame or page) -> [EmbedInception] -> Colorize (RunInference)
+-> WritePhotos (own full-resolution L + upsampled ab, atomic rename); photos of several frames or
+pages -> GroupFrames -> WriteMultiFrame. Counters give _report.json; failures (with those the
+launcher found: links to folders, inputs whose copies would share a name) go to _failures.jsonl.
+A rerun skips photos whose output exists, so a stopped job resumes by running the same command again.
+
+What the launcher guarantees before any worker starts: the model loads, the numbers make sense, the
+output folder is not the input, does not hold it, and no other run writes into it (a lock).
 """
 import argparse
 import io
-import os
 import posixpath
 import tarfile
 import time
-import uuid
 import zipfile
 
 import apache_beam as beam
@@ -21,24 +24,29 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 from PIL import Image
 
 from model import inference, modeldir
-from pipeline import images, sources
+from pipeline import archives, images, outputs, sources
 from pipeline.beam_support import (Progress, SpreadInChunks, chunks, counter, failure_line, log, make_pipeline,
                                    read_counters, write_json)
+from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
+from tfrecords.errors import DiskFull, positive_int, reason_of
 
 REPORT, FAILURES = "_report.json", "_failures.jsonl"
-TMP_MARK = ".colorize-tmp-"
 JPEG_QUALITY = 95
-# Pillow format -> (save format, output extension or None to keep the input's, save options)
+# Pillow format -> (save format, save options)
 WRITERS = {
-    "JPEG": ("JPEG", None, {"quality": JPEG_QUALITY, "subsampling": 0}),
-    "PNG": ("PNG", None, {"optimize": False}),
-    "TIFF": ("TIFF", None, {"compression": "tiff_lzw"}),
-    "BMP": ("BMP", None, {}),
-    "WEBP": ("WEBP", None, {"lossless": True}),
-    "GIF": ("PNG", ".png", {}),  # GIF holds 256 colours: colour copies of GIFs are PNG
-    "MPO": ("JPEG", None, {"quality": JPEG_QUALITY, "subsampling": 0}),
+    "JPEG": ("JPEG", {"quality": JPEG_QUALITY, "subsampling": 0}),
+    "PNG": ("PNG", {"optimize": False}),
+    "TIFF": ("TIFF", {"compression": "tiff_lzw"}),
+    "BMP": ("BMP", {}),
+    "WEBP": ("WEBP", {"lossless": True}),
+    "GIF": ("PNG", {}),  # GIF holds 256 colours: colour copies of GIFs are PNG (animated: APNG)
+    "MPO": ("MPO", {"quality": JPEG_QUALITY, "subsampling": 0}),
 }
+MULTI_FRAME_FORMATS = ("TIFF", "PNG", "WEBP", "MPO")  # save formats that hold every frame / page
+# What reading and decoding a photo may raise; anything else is a bug.
+PHOTO_ERRORS = (images.ImageError, sources.TooLarge, outputs.OutputError, OSError, ValueError, EOFError,
+                tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile)
 
 
 def output_relpath(relpath):
@@ -48,90 +56,95 @@ def output_relpath(relpath):
     return relpath
 
 
-def join_output(output, relpath):
-    path = posixpath.join(output.rstrip("/"), relpath) if sources.is_remote(output) else \
-        os.path.join(output, *relpath.split("/"))
-    if not sources.is_remote(output):
-        root = os.path.abspath(output)
-        if not os.path.abspath(path).startswith(root.rstrip(os.sep) + os.sep):
-            raise images.ImageError(f"refused: {relpath} would be written outside the output folder")
-    return path
+def failed(origin, error):
+    counter("failed").inc()
+    return beam.pvalue.TaggedOutput("failed", (origin, reason_of(error)))
 
 
 class ReadPhotos(beam.DoFn):
-    """(path, relpath) -> (relpath, bytes); an archive expands to its members. Skips photos already done."""
+    """(path, relpath, is archive) as bytes -> (relpath bytes, origin, photo bytes); an archive expands
+    to its members. Skips photos already done; refuses what could not be read within the limits.
 
-    def __init__(self, output, overwrite):
-        self.output, self.overwrite = output, overwrite
+    `origin` names the input in reports: its relative path, or ARCHIVE!MEMBER.
+    """
 
-    def _emit(self, relpath, read):
-        if not images.is_image_name(relpath):
-            counter("skipped_not_image").inc()
-            return
-        if not self.overwrite and FileSystems.exists(join_output(self.output, output_relpath(relpath))):
-            counter("skipped_done").inc()
-            return
-        yield relpath, read()
+    def __init__(self, output, overwrite, max_bytes, max_pixels):
+        self.output, self.overwrite, self.max_bytes, self.max_pixels = output, overwrite, max_bytes, max_pixels
+
+    def setup(self):
+        self.tree = outputs.OutputTree(self.output)
+        self.check_head = images.head_checker(self.max_pixels)
 
     def process(self, element):
-        path, relpath, archive = element
+        path, relpath, archive = sources.unwire(element[0]), sources.unwire(element[1]), element[2]
+        origin = sources.readable(relpath)
         try:
             if archive:
                 yield from self._expand(path)
-            else:
-                yield from self._emit(relpath, lambda: sources.read_bytes(path))
-        except (images.ImageError, OSError, tarfile.TarError, zipfile.BadZipFile) as e:
-            counter("failed").inc()
-            yield beam.pvalue.TaggedOutput("failed", (relpath, str(e)))
+            elif self._wanted(relpath):
+                yield element[1], origin, sources.read_file(path, self.max_bytes, self.check_head)
+        except PHOTO_ERRORS as e:
+            yield failed(origin, e)
+
+    def _wanted(self, relpath):
+        if not images.is_image_name(relpath):
+            counter("skipped_not_image").inc()
+            return False
+        if not self.overwrite and self.tree.exists(output_relpath(relpath)):
+            counter("skipped_done").inc()
+            return False
+        return True
 
     def _expand(self, path):
-        """Streams an archive's members; only one member's bytes are in memory at a time."""
+        """Reads an archive's members one at a time; one member's bytes at most are in memory."""
+        taken = {}  # output relpath -> the member that got it first
         with FileSystems.open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
-            members = _zip_members(f) if path.lower().endswith(".zip") else _tar_members(f)
-            for name, read in members:
+            for m in archives.members(f, path):
                 counter("matched").inc()
-                safe = sources.safe_member_path(name)
-                if safe is None or read is None:
-                    counter("failed").inc()
-                    why = "outside the output folder" if safe is None else "not a regular file (link or device)"
-                    yield beam.pvalue.TaggedOutput("failed", (f"{path}!{name}", f"refused archive member: {why}"))
-                    continue
-                yield from self._emit(safe, read)
-
-
-def _zip_members(f):
-    z = zipfile.ZipFile(f)
-    for info in z.infolist():
-        if not info.is_dir():
-            yield info.filename, (lambda info=info: z.read(info))
-
-
-def _tar_members(f):
-    with tarfile.open(fileobj=f, mode="r|*") as t:  # streaming: members are read in order, once
-        for m in t:
-            if m.isdir():
-                continue
-            yield m.name, ((lambda m=m: t.extractfile(m).read()) if m.isfile() else None)
+                origin = f"{sources.readable(path)}!{sources.readable(m.name)}"
+                relpath = sources.safe_member_path(m.name)
+                try:
+                    if relpath is None:
+                        raise images.ImageError("refused archive member: outside the output folder")
+                    if m.refused:
+                        raise images.ImageError(f"refused archive member: {m.refused}")
+                    out = output_relpath(relpath)
+                    if out in taken:
+                        raise images.ImageError(f"its colour copy would be {sources.readable(out)}, the same as that "
+                                                f"of member {sources.readable(taken[out])}: rename one of them")
+                    taken[out] = m.name
+                    if self._wanted(relpath):
+                        with m.open() as stream:
+                            data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
+                        yield sources.wire(relpath), origin, data
+                except PHOTO_ERRORS as e:
+                    yield failed(origin, e)
 
 
 class PrepareModelInput(beam.DoFn):
-    """(relpath, bytes) -> key (relpath, bytes), example: L at the model's size [+ grey 299 for Inception]."""
+    """(relpath, origin, bytes) -> key (relpath, origin, bytes or None, frame, frames), example: L at the
+    model's size [+ grey 299 for Inception]; one element per frame of an animation / page of a TIFF.
+
+    Only frame 0 carries the photo's bytes, so a many-page file is not copied once per page.
+    """
 
     def __init__(self, size, max_pixels, with_grey):
         self.size, self.max_pixels, self.with_grey = size, max_pixels, with_grey
 
     def process(self, element):
-        relpath, data = element
+        relpath, origin, data = element
         try:
+            prepared = []
             # JPEGs decode at reduced scale here: only the model-size L is needed now.
-            rgb = images.decode_rgb(data, self.max_pixels, draft_size=max(self.size, c.INCEPTION_SIZE))
-            l_small = inference.model_input(inference.l_of(rgb), self.size)
-            grey = images.inception_input(rgb) if self.with_grey else None
-        except (images.ImageError, OSError, ValueError) as e:
-            counter("failed").inc()
-            yield beam.pvalue.TaggedOutput("failed", (relpath, str(e)))
+            for i, n, im in images.frames(data, self.max_pixels, draft_size=max(self.size, c.INCEPTION_SIZE)):
+                rgb = np.asarray(images.to_rgb(im))
+                l_small = inference.model_input(inference.l_of(rgb), self.size)
+                example = (l_small, images.inception_input(rgb)) if self.with_grey else l_small
+                prepared.append(((relpath, origin, data if i == 0 else None, i, n), example))
+        except PHOTO_ERRORS as e:
+            yield failed(origin, e)
             return
-        yield ((relpath, data), (l_small, grey)) if self.with_grey else ((relpath, data), l_small)
+        yield from prepared
 
 
 class ColorizationModelHandler(ModelHandler):
@@ -164,90 +177,95 @@ class ColorizationModelHandler(ModelHandler):
         return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
 
 
+def colour_frames(data, abs_small, max_pixels):
+    """Photo bytes and one small ab per frame -> (format, [(colour uint8 RGB, icc, exif, duration)]),
+    lazily: one full-resolution frame in memory at a time."""
+    opened = images.open_image(data, max_pixels)
+    fmt = opened.format  # exif_transpose returns a new image without it
+
+    def frames():
+        for (i, _, im), ab in zip(images.frames(data, max_pixels), abs_small):
+            pixels = np.asarray(im) if im.mode == "L" else np.asarray(images.to_rgb(im))
+            # An ICC profile describes the input's pixels: keep it only where those were RGB too.
+            icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA", "P") else None
+            yield inference.merge(inference.l_of(pixels), ab), icc, im.getexif(), im.info.get("duration")
+    return fmt, frames()
+
+
+def encode(fmt, frames):
+    """Colour frames -> file bytes in the input's format (several frames: every one of them)."""
+    save_fmt, options = WRITERS.get(fmt, ("PNG", {}))
+    first_pixels, icc, exif, duration = next(frames)
+    extra = dict(options)
+    if icc and save_fmt in ("JPEG", "MPO", "PNG", "TIFF", "WEBP"):
+        extra["icc_profile"] = icc
+    if exif is not None and len(exif) and save_fmt in ("JPEG", "MPO", "PNG", "TIFF", "WEBP"):
+        extra["exif"] = exif.tobytes()
+    rest = [(Image.fromarray(px), d) for px, _, _, d in frames]
+    if rest:
+        durations = [duration or 100] + [d or 100 for _, d in rest]
+        extra.update(save_all=True, append_images=[im for im, _ in rest])
+        if save_fmt in ("PNG", "WEBP"):
+            extra.update(duration=durations, loop=0)
+    buf = io.BytesIO()
+    Image.fromarray(first_pixels).save(buf, save_fmt, **extra)
+    return buf.getvalue()
+
+
 class WritePhotos(beam.DoFn):
-    """(relpath, bytes), ab -> the colour photo at full resolution, written atomically."""
+    """((relpath, origin, bytes, 0, 1), ab) -> the colour photo at full resolution, written atomically."""
 
     def __init__(self, output, max_pixels, total):
         self.output, self.max_pixels, self.total = output, max_pixels, total
 
     def setup(self):
         self.progress = Progress("photos colorized", self.total)
+        self.tree = outputs.OutputTree(self.output)
 
     def process(self, element):
-        (relpath, data), result = element
+        (relpath, origin, data, _, _), result = element
+        yield from self.write(relpath, origin, data, [result.inference])
+
+    def write(self, relpath, origin, data, abs_small):
+        relpath = sources.unwire(relpath)
         try:
-            opened = images.open_image(data, self.max_pixels)
-            fmt = opened.format  # exif_transpose returns a new image without it
-            im = images.to_upright(opened)
-            pixels = np.asarray(im) if im.mode == "L" else np.asarray(images.to_rgb(im))
-            colour = inference.merge(inference.l_of(pixels), result.inference)
-            # An ICC profile describes the input's pixels: keep it only where those were RGB too.
-            icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA", "P") else None
-            write_atomic(join_output(self.output, output_relpath(relpath)), colour, fmt, icc, im.getexif())
-        except (images.ImageError, OSError, ValueError) as e:
-            counter("failed").inc()
-            yield beam.pvalue.TaggedOutput("failed", (relpath, str(e)))
+            fmt, frames = colour_frames(data, abs_small, self.max_pixels)
+            self.tree.write(output_relpath(relpath), encode(fmt, frames))
+        except PHOTO_ERRORS as e:
+            yield failed(origin, e)
             return
         counter("colorized").inc()
         self.progress.tick()
 
 
-def encode(colour, fmt, icc, exif):
-    save_fmt, _, options = WRITERS.get(fmt, ("PNG", None, {}))
-    extra = dict(options)
-    if icc and save_fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
-        extra["icc_profile"] = icc
-    if exif is not None and len(exif) and save_fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
-        extra["exif"] = exif.tobytes()
-    buf = io.BytesIO()
-    Image.fromarray(colour).save(buf, save_fmt, **extra)
-    return buf.getvalue()
+class WriteMultiFrame(WritePhotos):
+    """(relpath, [(frame, origin, bytes or None, ab)]) -> one colour file holding every frame / page."""
+
+    def process(self, element):
+        relpath, parts = element
+        parts = sorted(parts, key=lambda p: p[0])
+        origin, data = parts[0][1], parts[0][2]
+        yield from self.write(relpath, origin, data, [p[3] for p in parts])
 
 
-def write_atomic(path, colour, fmt, icc, exif):
-    """Writes under a temporary name, then renames: a killed run never leaves a partial photo."""
-    data = encode(colour, fmt, icc, exif)
-    if sources.is_remote(path):  # object stores publish an object whole, on close
-        with FileSystems.create(path) as f:
-            f.write(data)
-        return
-    folder, name = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def remove_partial_files(output):
-    """Temporary files a killed run left behind."""
-    if sources.is_remote(output) or not os.path.isdir(output):
-        return 0
-    removed = 0
-    for dirpath, _, filenames in os.walk(output):
-        for name in filenames:
-            if TMP_MARK in name:
-                os.remove(os.path.join(dirpath, name))
-                removed += 1
-    return removed
-
-
-def build(p, args, card, files, archives, total):
+def build(p, args, files, archives_, prefailed, total):
     """Adds the colorize graph to pipeline `p`."""
-    size, fusion = card["image_size"], card["architecture"] == "fusion"
-    elements = [(f.path, f.relpath, False) for f in files] + [(a, posixpath.basename(a), True) for a in archives]
+    size, fusion = args.card["image_size"], args.card["architecture"] == "fusion"
+    elements = [(sources.wire(f.path), sources.wire(f.relpath), False) for f in files] + \
+               [(sources.wire(a), sources.wire(posixpath.basename(a)), True) for a in archives_]
     read = (p | "ListInputs" >> beam.Create(chunks(elements, args.batch_size)) | "Spread" >> beam.Reshuffle()
             | "Unchunk" >> beam.FlatMap(lambda chunk: chunk)
-            | "ReadPhotos" >> beam.ParDo(ReadPhotos(args.output, args.overwrite)).with_outputs("failed", main="ok"))
+            | "ReadPhotos" >> beam.ParDo(ReadPhotos(args.output, args.overwrite, args.max_file_mb << 20,
+                                                    args.max_pixels)).with_outputs("failed", main="ok"))
     photos = read.ok
-    if archives:  # members come out of one archive element: spread them before the heavy work
+    if archives_:  # members come out of one archive element: spread them before the heavy work
         photos = photos | "SpreadMembers" >> SpreadInChunks(args.batch_size)
     prepared = photos | "PrepareModelInput" >> beam.ParDo(
         PrepareModelInput(size, args.max_pixels, fusion)).with_outputs("failed", main="ok")
     examples = prepared.ok
     if fusion:
         from pipeline.embedding import InceptionEmbeddingHandler
-        spec = modeldir.embedding_of(card)
+        spec = modeldir.embedding_of(args.card)
         embedded = (examples
                     | "ToInception" >> beam.MapTuple(lambda key, ex: ((key, ex[0]), ex[1]))
                     | "EmbedInception" >> RunInference(KeyedModelHandler(
@@ -255,12 +273,22 @@ def build(p, args, card, files, archives, total):
         examples = embedded | "JoinEmbedding" >> beam.MapTuple(lambda k, r: (k[0], (k[1], r.inference)))
     coloured = examples | "Colorize" >> RunInference(KeyedModelHandler(
         ColorizationModelHandler(args.model, args.batch_size)))
-    written = coloured | "WritePhotos" >> beam.ParDo(
+    single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0][4] == 1 else 1, 2)
+    written = single | "WritePhotos" >> beam.ParDo(
         WritePhotos(args.output, args.max_pixels, total)).with_outputs("failed", main="ok")
-    ((read.failed, prepared.failed, written.failed) | "AllFailures" >> beam.Flatten()
+    written_multi = (multi
+                     | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0][0], (kv[0][3], kv[0][1], kv[0][2],
+                                                                        kv[1].inference.astype(np.float16))))
+                     | "GroupFrames" >> beam.GroupByKey()
+                     | "WriteMultiFrame" >> beam.ParDo(
+                         WriteMultiFrame(args.output, args.max_pixels, total)).with_outputs("failed", main="ok"))
+    failures = [read.failed, prepared.failed, written.failed, written_multi.failed]
+    if prefailed:
+        failures.append(p | "FoundByLauncher" >> beam.Create(prefailed))
+    (failures | "AllFailures" >> beam.Flatten()
      | "FailureLines" >> beam.MapTuple(failure_line)
-     | "WriteFailures" >> beam.io.WriteToText(join_output(args.output, "_failures"), file_name_suffix=".jsonl",
-                                               shard_name_template=""))
+     | "WriteFailures" >> beam.io.WriteToText(outputs.OutputTree(args.output).path("_failures"),
+                                               file_name_suffix=".jsonl", shard_name_template=""))
 
 
 def parse_args(argv):
@@ -269,48 +297,102 @@ def parse_args(argv):
     p.add_argument("--output", required=True, help="folder for the colour copies (mirrors the input tree)")
     p.add_argument("--model", default=None, help="model directory, local or gs:// (default: the shipped model)")
     p.add_argument("--overwrite", action="store_true", help="redo photos whose colour copy exists")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--max-pixels", type=int, default=c.DEFAULT_MAX_PIXELS,
-                   help="refuse images with more pixels (decompression bombs)")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--max-pixels", type=positive_int, default=c.DEFAULT_MAX_PIXELS,
+                   help="refuse images with more pixels, from their header (decompression bombs)")
+    p.add_argument("--max-file-mb", type=positive_int, default=sources.DEFAULT_MAX_FILE_MB,
+                   help="refuse a file or archive member larger than this many MiB, from its size in the folder "
+                        "or the archive's header, before reading it; also caps what is read of a member "
+                        f"that lies about its size (default {sources.DEFAULT_MAX_FILE_MB})")
     return p.parse_known_args(argv)
+
+
+def check_paths(args):
+    """Refuses an output folder that is the input or holds it, compared by real paths; returns
+    (files, archives, failures found while listing)."""
+    outputs.check_folder(args.output)
+    archive = sources.is_archive(args.input) and not sources.is_pattern(args.input)
+    if archive and not sources.exists(args.input):
+        raise sources.InputError(f"input {sources.readable(args.input)} does not exist")
+    if not archive and not sources.is_pattern(args.input) and not sources.exists(args.input):
+        raise sources.InputError(f"input {sources.readable(args.input)} does not exist")
+    real_in, real_out = sources.real(sources.root_of(args.input) if not archive else args.input), \
+        sources.real(args.output)
+    if real_out == real_in:
+        raise outputs.OutputError(f"--output {args.output} is the input folder ({real_in}): colour copies would "
+                                  "replace the originals; choose another folder")
+    if sources.within(real_in, real_out):
+        raise outputs.OutputError(f"the input {args.input} lies inside --output {args.output}: colour copies "
+                                  "could land on the originals; choose an output folder outside the input")
+    if archive:
+        return [], [args.input], []
+    listing = sources.list_inputs(args.input, exclude=args.output)
+    return listing.files, [], listing.refused
+
+
+def resolve_collisions(files):
+    """Inputs whose colour copies would share a name (x.gif beside x.png): one is kept, the others
+    are failures. An input whose copy keeps its own name wins, else the first by path."""
+    by_output = {}
+    for f in files:
+        by_output.setdefault(output_relpath(f.relpath), []).append(f)
+    keep, losers = [], []
+    for out, group in by_output.items():
+        winner = next((f for f in group if f.relpath == out), group[0])
+        keep.append(winner)
+        losers += [(sources.readable(f.relpath), f"its colour copy would be {sources.readable(out)}, the same as "
+                    f"that of {sources.readable(winner.relpath)}: rename one of them") for f in group if f is not winner]
+    return sorted(keep, key=lambda f: f.relpath), losers
 
 
 def run(argv=None, test_pipeline=None):
     """Runs the job; returns the report dict."""
     args, beam_args = parse_args(argv)
     start = time.time()
-    card = modeldir.read_card(args.model or modeldir.DEFAULT_MODEL_DIR)
-    if sources.is_archive(args.input) and not sources.is_glob(args.input):
-        if not (sources.is_remote(args.input) or os.path.isfile(args.input)):
-            raise sources.InputError(f"input {args.input} does not exist")
-        files, archives = [], [args.input]
-    else:
-        files, archives = sources.list_files(args.input, exclude=args.output), []
-    if not files and not archives:
-        raise sources.InputError(f"no files found in {args.input}: nothing to colorize")
-    removed = remove_partial_files(args.output)
-    if removed:
-        log.info("removed %d partial file(s) left by an interrupted run", removed)
-    log.info("colorizing %s into %s with the %s model %s", f"{len(files)} files" if files else args.input,
-             args.output, card["architecture"], args.model or "(shipped default)")
-    p = test_pipeline or make_pipeline(beam_args)
-    build(p, args, card, files, archives, len(files) or None)
-    result = p.run()
-    result.wait_until_finish()
-    counts = read_counters(result)
-    report = {
-        "input": args.input, "output": args.output,
-        "model": {"dir": args.model or modeldir.DEFAULT_MODEL_DIR, "architecture": card["architecture"],
-                  "image_size": card["image_size"]},
-        "counts": {"matched": len(files) + counts.get("matched", 0),
-                   "colorized": counts.get("colorized", 0),
-                   "skipped_done": counts.get("skipped_done", 0),
-                   "skipped_not_image": counts.get("skipped_not_image", 0),
-                   "failed": counts.get("failed", 0)},
-        "seconds": round(time.time() - start, 1),
-        "failures": join_output(args.output, FAILURES),
-    }
-    write_json(join_output(args.output, REPORT), report)
+    files, archives_, prefailed = check_paths(args)
+    if not files and not archives_ and not prefailed:
+        raise sources.InputError(f"no files found in {sources.readable(args.input)}: nothing to colorize")
+    # The workers would find a broken model only after the pipeline started, once per worker.
+    _, args.card = modeldir.load(args.model)
+    n_listed = len(files) + len(prefailed)
+    files, collisions = resolve_collisions(files)
+    prefailed = prefailed + collisions
+    tree = outputs.OutputTree(args.output)
+    args.output = tree.root
+    with outputs.lock(tree.root, "run"):
+        removed = outputs.remove_leftovers(tree.root, ["_failures"])
+        if removed:
+            log.info("removed %d temporary file(s) or folder(s) left by an interrupted run", removed)
+        log.info("colorizing %s into %s with the %s model %s",
+                 f"{len(files)} files" if files else sources.readable(args.input), tree.root,
+                 args.card["architecture"], args.model or "(shipped default)")
+        p = test_pipeline or make_pipeline(beam_args)
+        build(p, args, files, archives_, prefailed, len(files) or None)
+        try:
+            result = p.run()
+            result.wait_until_finish()
+        except Exception as e:  # a worker's error, re-raised by the runner; only a full disk is expected
+            if not outputs.is_disk_full(e):
+                raise
+            raise DiskFull(f"no space left on the disk of {tree.root}: the run stopped before its end, and every "
+                           "photo written is whole. Free some space and run the same command again to finish") from None
+        counts = read_counters(result)
+        report = {
+            "input": sources.readable(args.input), "output": tree.root,
+            "model": {"dir": args.model or modeldir.DEFAULT_MODEL_DIR, "architecture": args.card["architecture"],
+                      "image_size": args.card["image_size"]},
+            "counts": {"matched": n_listed + counts.get("matched", 0),
+                       "colorized": counts.get("colorized", 0),
+                       "skipped_done": counts.get("skipped_done", 0),
+                       "skipped_not_image": counts.get("skipped_not_image", 0),
+                       "failed": counts.get("failed", 0) + len(prefailed)},
+            "seconds": round(time.time() - start, 1),
+            "failures": tree.path(FAILURES),
+        }
+        try:
+            write_json(tree, REPORT, report)
+        except OSError as e:
+            report["not_written"] = f"{tree.path(REPORT)} could not be written: {reason_of(e)}"
     return report
 
 
@@ -320,7 +402,8 @@ def main(argv=None):
     n = report["counts"]
     print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
           f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")
+    if report.get("not_written"):
+        print(report["not_written"], file=sys.stderr)
     if n["failed"]:
         print(f"{n['failed']} input(s) failed: see {report['failures']}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if n["failed"] or report.get("not_written") else 0

@@ -10,13 +10,14 @@ import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from tfrecords import contract as c
+from tfrecords.errors import UserError
 
 NETWORK = "inception_resnet_v2"
 IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
 DEFAULT_RANDOM_SEED = 1234
 
 
-class WeightsError(Exception):
+class WeightsError(UserError):
     """Weights that cannot be had; str() says what to do."""
 
 

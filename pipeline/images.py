@@ -6,9 +6,10 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tfrecords import contract as c
+from tfrecords.errors import UserError, reason_of
 from tfrecords.lab import lightness, rgb_to_lab
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp")
@@ -19,7 +20,7 @@ GREYSCALE_CHROMA = 3.0
 Image.MAX_IMAGE_PIXELS = None
 
 
-class ImageError(Exception):
+class ImageError(UserError):
     """A photo that cannot be used; str() is the one-line reason."""
 
 
@@ -35,12 +36,43 @@ def open_image(data, max_pixels=c.DEFAULT_MAX_PIXELS):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError("not a readable image: no image format Pillow knows") from None
     except Exception as e:  # Pillow raises many types for unreadable data
-        raise ImageError(f"not a readable image: {e}") from None
-    w, h = im.size
+        raise ImageError(f"not a readable image: {reason_of(e)}") from None
+    check_pixels(im.size, max_pixels)
+    return im
+
+
+def check_pixels(size, max_pixels):
+    w, h = size
     if w * h > max_pixels:
         raise ImageError(f"{w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
-    return im
+
+
+def head_checker(max_pixels):
+    """A check of a file's first bytes, before the rest is read (see sources.read_bounded).
+
+    Refuses a file that no image format Pillow recognises by its signature starts like (a member of
+    zeros that inflates to gigabytes is refused after one megabyte), and an image whose header,
+    when it lies within those bytes, declares more pixels than allowed.
+    """
+    Image.init()
+    accepts = [accept for _, accept in Image.OPEN.values() if accept is not None]
+
+    def check(head):
+        if not head:
+            raise ImageError("empty file (0 bytes)")
+        if not any(accept(head[:16]) for accept in accepts):
+            raise ImageError("not a readable image: its first bytes match no image format")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                size = Image.open(io.BytesIO(head)).size
+        except Exception:  # the header reaches past the head: the whole file is read, then checked
+            return
+        check_pixels(size, max_pixels)
+    return check
 
 
 def _flatten_alpha(im):
@@ -58,8 +90,8 @@ def to_upright(im, draft_size=None):
         return ImageOps.exif_transpose(im)
     except ImageError:
         raise
-    except Exception as e:
-        raise ImageError(f"cannot decode image: {e}") from None
+    except Exception as e:  # Pillow raises many types for broken data
+        raise ImageError(f"cannot decode image: {reason_of(e)}") from None
 
 
 def to_rgb(im):
@@ -78,6 +110,28 @@ def to_rgb(im):
     if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info):
         return _flatten_alpha(im)
     return im.convert("RGB")
+
+
+def frames(data, max_pixels=c.DEFAULT_MAX_PIXELS, draft_size=None):
+    """(index, count, upright image) for every frame of an animation and every page of a multi-page
+    file, one at a time; a plain photo is one frame.
+
+    Later frames are part of the photo (the back of a card, a second exposure): they are colorized
+    too, never dropped. Each frame is checked against the pixel limit before it is decoded.
+    """
+    im = open_image(data, max_pixels)
+    try:
+        n = getattr(im, "n_frames", 1)
+    except Exception as e:  # Pillow walks the frames to count them: broken data raises many types
+        raise ImageError(f"cannot read its frames: {reason_of(e)}") from None
+    for i in range(n):
+        if i:
+            try:
+                im.seek(i)
+            except Exception as e:  # as above
+                raise ImageError(f"cannot read frame {i + 1} of {n}: {reason_of(e)}") from None
+            check_pixels(im.size, max_pixels)
+        yield i, n, to_upright(im, draft_size if n == 1 else None)
 
 
 def decode_rgb(data, max_pixels=c.DEFAULT_MAX_PIXELS, draft_size=None):

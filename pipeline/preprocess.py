@@ -12,10 +12,11 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-from pipeline import images, sources
+from pipeline import images, outputs, sources
 from pipeline.beam_support import (Progress, counter, failure_line, log, make_pipeline,
                                    read_counters, write_json)
 from tfrecords import contract as c
+from tfrecords.errors import positive_int, reason_of
 
 RECORDS_PER_SHARD = 1000
 
@@ -27,19 +28,23 @@ class PrepareTrainingExample(beam.DoFn):
     same photos give the same split wherever the folder lies: local, mounted elsewhere or on gs://.
     """
 
-    def __init__(self, image_size, max_pixels, with_grey):
-        self.image_size, self.max_pixels, self.with_grey = image_size, max_pixels, with_grey
+    def __init__(self, image_size, max_pixels, max_bytes, with_grey):
+        self.image_size, self.max_pixels, self.max_bytes, self.with_grey = image_size, max_pixels, max_bytes, with_grey
 
     def setup(self):
         self.progress = Progress("images prepared")
+        self.check_head = images.head_checker(self.max_pixels)
 
     def process(self, element):
         source, split_key, pixels = element
+        if isinstance(source, bytes):  # a file: its path and relative path travel as bytes (sources.wire)
+            path = sources.unwire(source)  # the split key stays bytes: Beam encodes str as strict UTF-8
+            source = sources.readable(path)
         try:
             if pixels is None:
-                if not images.is_image_name(source):
+                if not images.is_image_name(path):
                     raise images.SkipImage("not an image file (extension)")
-                rgb = images.decode_rgb(sources.read_bytes(source), self.max_pixels)
+                rgb = images.decode_rgb(sources.read_file(path, self.max_bytes, self.check_head), self.max_pixels)
             else:
                 pixels = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
                 rgb = np.asarray(images.to_rgb(images.Image.fromarray(pixels)))
@@ -49,13 +54,9 @@ class PrepareTrainingExample(beam.DoFn):
             counter("skipped: " + str(e).split(":")[0].split(" (")[0]).inc()
             yield beam.pvalue.TaggedOutput("skipped", (source, str(e)))
             return
-        except images.ImageError as e:
+        except (images.ImageError, sources.TooLarge, OSError, ValueError, EOFError) as e:
             counter("failed").inc()
-            yield beam.pvalue.TaggedOutput("failed", (source, str(e)))
-            return
-        except (OSError, ValueError, MemoryError) as e:
-            counter("failed").inc()
-            yield beam.pvalue.TaggedOutput("failed", (source, f"{type(e).__name__}: {e}"))
+            yield beam.pvalue.TaggedOutput("failed", (source, reason_of(e)))
             return
         self.progress.tick()
         yield (source, split_key, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
@@ -107,11 +108,12 @@ def shard_count(n, fraction):
     return max(1, math.ceil(n * fraction / RECORDS_PER_SHARD)) if n else 0
 
 
-def build(p, args, files, tfds_specs, spec):
+def build(p, args, files, tfds_specs, spec, refused=()):
     """Adds the preprocess graph to pipeline `p`."""
     # Photo by photo: Inception gains little from large batches on CPU, and fine-grained work
     # keeps every worker busy to the end.
-    inputs = p | "CreateInputs" >> beam.Create([(f.path, f.relpath, None) for f in files]) | "Spread" >> beam.Reshuffle()
+    elements = [(sources.wire(f.path), sources.wire(f.relpath), None) for f in files]
+    inputs = p | "CreateInputs" >> beam.Create(elements) | "Spread" >> beam.Reshuffle()
     if tfds_specs:
         from_tfds = (p | "CreateTfdsSources" >> beam.Create(tfds_specs)
                      | "ReadTfds" >> beam.FlatMap(read_tfds, data_dir=args.tfds_data_dir)
@@ -119,7 +121,8 @@ def build(p, args, files, tfds_specs, spec):
         inputs = (inputs, from_tfds) | "AllInputs" >> beam.Flatten()
     prepared = (inputs
                 | "DecodeAndPrepare" >> beam.ParDo(PrepareTrainingExample(
-                    args.image_size, args.max_pixels, spec is not None)).with_outputs("skipped", "failed", main="ok"))
+                    args.image_size, args.max_pixels, args.max_file_mb << 20, spec is not None))
+                .with_outputs("skipped", "failed", main="ok"))
     examples = prepared.ok
     if spec is not None:
         from pipeline.embedding import InceptionEmbeddingHandler
@@ -135,7 +138,10 @@ def build(p, args, files, tfds_specs, spec):
              f"{args.output.rstrip('/')}/{name}", file_name_suffix=c.RECORD_SUFFIX,
              num_shards=shard_count(n, fraction) or 1, shard_name_template="-SSSSS-of-NNNNN",
              compression_type=beam.io.filesystem.CompressionTypes.GZIP))
-    (prepared.failed | "FailureLines" >> beam.MapTuple(failure_line)
+    failures = [prepared.failed]
+    if refused:
+        failures.append(p | "FoundByLauncher" >> beam.Create(refused))
+    (failures | "AllFailures" >> beam.Flatten() | "FailureLines" >> beam.MapTuple(failure_line)
      | "WriteFailures" >> beam.io.WriteToText(f"{args.output.rstrip('/')}/failures", file_name_suffix=".jsonl",
                                                shard_name_template=""))
 
@@ -150,8 +156,12 @@ def parse_args(argv):
     parser.add_argument("--inception-weights", default="imagenet",
                         help="imagenet (Keras download/cache), random[:SEED] (offline tests) or a weights FILE")
     parser.add_argument("--val-fraction", type=float, default=0.05)
-    parser.add_argument("--batch-size", type=int, default=32, help="Inception batch size")
-    parser.add_argument("--max-pixels", type=int, default=c.DEFAULT_MAX_PIXELS)
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="Inception batch size")
+    parser.add_argument("--max-pixels", type=positive_int, default=c.DEFAULT_MAX_PIXELS,
+                        help="refuse images with more pixels, from their header (decompression bombs)")
+    parser.add_argument("--max-file-mb", type=positive_int, default=sources.DEFAULT_MAX_FILE_MB,
+                        help="refuse a file larger than this many MiB, before reading it "
+                             f"(default {sources.DEFAULT_MAX_FILE_MB})")
     parser.add_argument("--tfds-data-dir", default=None, help="tensorflow-datasets data_dir")
     args, beam_args = parser.parse_known_args(argv)
     if not 0 <= args.val_fraction < 1:
@@ -165,8 +175,18 @@ def run(argv=None, test_pipeline=None):
     """Runs the job; returns the dataset.json dict. Raises sources.InputError / WeightsError."""
     args, beam_args = parse_args(argv)
     start = time.time()
+    outputs.check_folder(args.output)
     tfds_specs = [s for s in args.input if s.startswith(sources.TFDS_PREFIX)]
-    files = [f for s in args.input if s not in tfds_specs for f in sources.list_files(s, exclude=args.output)]
+    files, refused = [], []
+    for s in args.input:
+        if s in tfds_specs:
+            continue
+        if not sources.is_remote(s) and sources.real(sources.root_of(s)) == sources.real(args.output):
+            raise outputs.OutputError(f"--output {args.output} is the input folder {s}: records and photos would mix; "
+                                      "choose another folder")
+        listing = sources.list_inputs(s, exclude=args.output)
+        files += listing.files
+        refused += listing.refused
     if not files and not tfds_specs:
         raise sources.InputError(f"no files found in {', '.join(args.input)}: nothing to preprocess")
     spec = None
@@ -176,13 +196,17 @@ def run(argv=None, test_pipeline=None):
         spec = build_inception(args.inception_weights)[1]
     log.info("preprocessing %d files%s into %s", len(files),
              f" and {len(tfds_specs)} tfds source(s)" if tfds_specs else "", args.output)
-    p = test_pipeline or make_pipeline(beam_args)
-    build(p, args, files, tfds_specs, spec)
-    result = p.run()
-    result.wait_until_finish()
-    counts = read_counters(result)
-    info = dataset_info(args, spec, counts, len(files), time.time() - start)
-    write_json(f"{args.output.rstrip('/')}/{c.DATASET_JSON}", info)
+    tree = outputs.OutputTree(args.output)
+    with outputs.lock(tree.root, "preprocess"):
+        outputs.remove_leftovers(tree.root, ["train", "val", "failures"])
+        p = test_pipeline or make_pipeline(beam_args)
+        build(p, args, files, tfds_specs, spec, refused)
+        result = p.run()
+        result.wait_until_finish()
+        counts = read_counters(result)
+        counts["failed"] = counts.get("failed", 0) + len(refused)
+        info = dataset_info(args, spec, counts, len(files) + len(refused), time.time() - start)
+        write_json(tree, c.DATASET_JSON, info)
     info["output"] = args.output
     info["failures"] = f"{args.output.rstrip('/')}/{c.FAILURES_JSONL}"
     return info

@@ -1,24 +1,41 @@
-"""Finding the inputs: local folders (recursive), globs, gs:// paths, tfds:NAME sources, archives."""
+"""Finding the inputs and reading them within bounds: folders, globs, gs:// paths, tfds:NAME sources.
+
+Paths travel through Beam as bytes (`wire`): a file name that is not valid UTF-8 (an old disk, a zip
+made on Windows) keeps its exact bytes, so its colour copy gets the same name; reports show such a
+name readably (`readable`, undecodable bytes as \\xNN). Folders are compared by their real paths, so
+a link cannot make the output folder look like another place than it is.
+"""
 import dataclasses
 import glob as globlib
 import os
 import posixpath
+import re
 
 from apache_beam.io.filesystems import FileSystems
 
+from tfrecords.errors import UserError
+
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 TFDS_PREFIX = "tfds:"
+DEFAULT_MAX_FILE_MB = 512  # one file or archive member; a 16-bit RGB TIFF of 90 megapixels is 540 MB
+HEAD_BYTES = 1 << 20       # read first: enough for any image header we take, small beside any limit
+CHUNK_BYTES = 1 << 20
 
 
-class InputError(Exception):
+class InputError(UserError):
     """An input the user named that cannot be read; str() says what to do."""
 
 
 @dataclasses.dataclass(frozen=True)
 class InputFile:
-    path: str       # where to read it (a file, or an archive holding `member`)
+    path: str       # where to read it (surrogate-escaped str for names that are not UTF-8)
     relpath: str    # where it goes under the output folder (posix separators)
-    member: str = ""
+
+
+@dataclasses.dataclass
+class Listing:
+    files: list                                   # InputFile, sorted
+    refused: list = dataclasses.field(default_factory=list)  # (readable relpath, reason): listed as failures
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +52,21 @@ class TfdsSource:
         return cls(name, split or "train")
 
 
+def wire(path):
+    """str path (surrogate-escaped where not UTF-8) -> its exact bytes, for Beam elements."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def unwire(data):
+    return data.decode("utf-8", "surrogateescape")
+
+
+def readable(path):
+    """A path as text that is always valid UTF-8: undecodable bytes show as \\xNN."""
+    data = path if isinstance(path, bytes) else wire(path)
+    return data.decode("utf-8", "backslashreplace")
+
+
 def is_remote(path):
     return "://" in path
 
@@ -47,11 +79,44 @@ def is_archive(path):
     return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def _within(path, folder):
+def escape_glob(path):
+    """A literal path as a pattern: [ ] * ? stand for themselves."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
+
+
+def exists(path):
+    """Whether a file or folder is there (gs://: an object, or a prefix holding objects)."""
+    if not is_remote(path):
+        return os.path.lexists(path)
+    if FileSystems.exists(path):
+        return True
+    return bool(_match_remote(escape_glob(path.rstrip("/")) + "/**", quiet=True))
+
+
+def is_pattern(spec):
+    """An existing path is a path even if its name holds [ ] * ?; only a path that is not there is a glob."""
+    return is_glob(spec) and not exists(spec)
+
+
+def real(path):
+    """The real path of a local path (links resolved), unchanged for gs://."""
+    return path if is_remote(path) else os.path.realpath(path)
+
+
+def within(path, folder):
+    """Whether `path` is `folder` or lies under it; both real paths (see `real`)."""
     if not folder:
         return False
-    path, folder = os.path.abspath(path), os.path.abspath(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+    return path == folder or path.startswith(folder.rstrip("/" + os.sep) + ("/" if is_remote(folder) else os.sep))
+
+
+def root_of(spec):
+    """The folder an input spec's relative paths start from."""
+    if is_pattern(spec):
+        return _glob_root(spec) or "."
+    if is_remote(spec):
+        return spec.rstrip("/") if not FileSystems.exists(spec) else posixpath.dirname(spec)
+    return spec if os.path.isdir(spec) else os.path.dirname(spec)
 
 
 def _glob_root(pattern):
@@ -62,45 +127,121 @@ def _glob_root(pattern):
     return posixpath.dirname(pattern)
 
 
-def _match_remote(pattern):
+def _match_remote(pattern, quiet=False):
     try:
         results = FileSystems.match([pattern])
     except Exception as e:  # Beam raises BeamIOError / ImportError for an unknown scheme
+        if quiet:
+            return []
         raise InputError(f"cannot list {pattern}: {str(e).splitlines()[0]} "
                          "(gs:// needs the [gcp] extra: pip install 'colorize[gcp]')") from None
     return sorted(m.path for m in results[0].metadata_list)
 
 
-def list_files(spec, exclude=None):
-    """All files an input spec names, as InputFile with paths relative to the spec's root."""
+def list_inputs(spec, exclude=None):
+    """Every file an input spec names, with paths relative to the spec's root; nothing under `exclude`.
+
+    Links to folders are not followed (they could lead anywhere, loops included): each is listed
+    as refused, so the photos behind it are accounted for. Files are compared with `exclude` by
+    their real paths, so a link into the output folder is never taken as an input.
+    """
     if is_remote(spec):
-        root = spec.rstrip("/") if not is_glob(spec) else _glob_root(spec)
-        pattern = spec if is_glob(spec) else root + "/**"
-        paths = _match_remote(pattern)
-        if not paths and not is_glob(spec) and FileSystems.exists(spec):
-            paths, root = [spec], posixpath.dirname(spec)
-        return [InputFile(p, p[len(root):].lstrip("/")) for p in paths]
-    if is_glob(spec):
-        root = _glob_root(spec) or "."
+        return _list_remote(spec)
+    root, refused, paths = root_of(spec), [], []
+    excluded = real(exclude) if exclude else None
+    if is_pattern(spec):
         paths = sorted(p for p in globlib.glob(spec, recursive=True) if os.path.isfile(p))
     elif os.path.isdir(spec):
-        root = spec
-        paths = []
-        for dirpath, dirnames, filenames in os.walk(spec):
-            dirnames[:] = sorted(d for d in dirnames if not _within(os.path.join(dirpath, d), exclude))
-            paths.extend(os.path.join(dirpath, f) for f in sorted(filenames))
+        for dirpath, dirnames, filenames in os.walk(spec):  # does not enter links to folders
+            keep = []
+            for d in sorted(dirnames):
+                full = os.path.join(dirpath, d)
+                if within(real(full), excluded):
+                    continue
+                if os.path.islink(full):
+                    refused.append((_rel(full, root), "a link to a folder: not followed (name its target as --input)"))
+                    continue
+                keep.append(d)
+            dirnames[:] = keep
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                if not os.path.isfile(full):
+                    refused.append((_rel(full, root), "not a regular file (a broken link, a device or a pipe)"))
+                else:
+                    paths.append(full)
     elif os.path.isfile(spec):
-        root, paths = os.path.dirname(spec), [spec]
+        paths = [spec]
     else:
-        raise InputError(f"input {spec} does not exist")
-    return [InputFile(p, os.path.relpath(p, root).replace(os.sep, "/"))
-            for p in paths if not _within(p, exclude)]
+        raise InputError(f"input {readable(spec)} does not exist")
+    files = [InputFile(p, _rel(p, root, keep_bytes=True)) for p in paths if not within(real(p), excluded)]
+    return Listing(files, refused)
 
 
-def read_bytes(path):
-    with FileSystems.open(path, mime_type="application/octet-stream",
-                          compression_type="uncompressed") as f:
-        return f.read()
+def _rel(path, root, keep_bytes=False):
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return rel if keep_bytes else readable(rel)
+
+
+def _list_remote(spec):
+    pattern = spec if is_pattern(spec) else spec.rstrip("/") + "/**"
+    root = root_of(spec)
+    paths = _match_remote(pattern)
+    if not paths and not is_pattern(spec) and FileSystems.exists(spec):
+        paths = [spec]
+    return Listing([InputFile(p, p[len(root):].lstrip("/")) for p in paths])
+
+
+def list_files(spec, exclude=None):
+    return list_inputs(spec, exclude).files
+
+
+def size_of(path):
+    """A file's size in bytes from the file system, before reading it."""
+    if not is_remote(path):
+        return os.stat(path).st_size
+    return FileSystems.match([escape_glob(path)])[0].metadata_list[0].size_in_bytes
+
+
+def read_file(path, max_bytes, check_head=None):
+    """A whole file's bytes, refused from its size before reading when over `max_bytes`."""
+    if is_remote(path):
+        with FileSystems.open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
+            return read_bounded(f, size_of(path), max_bytes, check_head)
+    with open(path, "rb") as f:
+        return read_bounded(f, os.fstat(f.fileno()).st_size, max_bytes, check_head)
+
+
+class TooLarge(UserError):
+    """A file or member over the one-file limit."""
+
+
+def read_bounded(f, declared, max_bytes, check_head=None):
+    """Reads a stream whole, never holding more than max_bytes + one chunk, whatever it claims.
+
+    `declared` is the size the file system or archive gives: over the limit, nothing is read.
+    `check_head(first bytes)` may refuse the file from its first megabyte (not an image, or an
+    image whose header declares too many pixels) before the rest is read.
+    """
+    if declared is not None and declared > max_bytes:
+        raise TooLarge(f"{mib(declared)} is over the limit of {mib(max_bytes)} for one file (--max-file-mb)")
+    head = f.read(min(HEAD_BYTES, max_bytes + 1))
+    if check_head is not None:
+        check_head(head)
+    parts, total = [head], len(head)
+    while total <= max_bytes:
+        chunk = f.read(min(CHUNK_BYTES, max_bytes + 1 - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    if total > max_bytes:
+        said = f" (its header said {mib(declared)})" if declared is not None else ""
+        raise TooLarge(f"holds more than the limit of {mib(max_bytes)} for one file{said} (--max-file-mb)")
+    return b"".join(parts)
+
+
+def mib(n):
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 def safe_member_path(name):

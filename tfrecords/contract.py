@@ -9,6 +9,7 @@ import hashlib
 import json
 
 import numpy as np
+from tfrecords.errors import UserError, reason_of
 
 SCHEMA_VERSION = 1
 DEFAULT_IMAGE_SIZE = 224
@@ -93,7 +94,7 @@ class EmbeddingSpec:
         return None if d is None else cls(**d)
 
 
-class ContractError(ValueError):
+class ContractError(UserError, ValueError):
     """Records, models or options that do not fit together."""
 
 
@@ -117,7 +118,8 @@ def weights_sha256(arrays):
 
 def split_of(key, val_fraction):
     """Deterministic train/val split from a hash of the key: a photo's path relative to its input folder."""
-    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    raw = key if isinstance(key, bytes) else key.encode("utf-8", "surrogateescape")  # names that are not UTF-8 too
+    digest = hashlib.sha256(raw).digest()
     return "val" if int.from_bytes(digest[:8], "big") / 2.0**64 < val_fraction else "train"
 
 
@@ -125,14 +127,23 @@ def read_dataset_json(data_dir):
     """dataset.json of a records folder; local paths need no TensorFlow, gs:// ones use its gfile."""
     path = f"{data_dir.rstrip('/')}/{DATASET_JSON}"
     missing = ContractError(f"{data_dir} holds no {DATASET_JSON}: is it the --output of 'colorize preprocess'?")
-    if "://" not in data_dir:
-        try:
-            with open(path) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            raise missing from None
-    import tensorflow as tf
-    if not tf.io.gfile.exists(path):
-        raise missing
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
+    try:
+        if "://" not in data_dir:
+            try:
+                with open(path, "rb") as f:
+                    info = json.loads(f.read())
+            except FileNotFoundError:
+                raise missing from None
+        else:
+            import tensorflow as tf
+            if not tf.io.gfile.exists(path):
+                raise missing
+            with tf.io.gfile.GFile(path, "rb") as f:
+                info = json.loads(f.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ContractError(f"{path} is not valid JSON ({reason_of(e)}): is it the --output of 'colorize "
+                            "preprocess'?") from None
+    if not isinstance(info, dict) or "image_size" not in info:
+        raise ContractError(f"{path} does not describe records (no image_size): is it the --output of "
+                            "'colorize preprocess'?")
+    return info

@@ -47,10 +47,10 @@ def dataset(photo_tree, tmp_path_factory):
 
 
 def test_decode_step_tags_every_bad_input(photo_tree):
-    inputs = [(f.path, f.relpath, None) for f in sources.list_files(str(photo_tree))]
+    inputs = [(sources.wire(f.path), sources.wire(f.relpath), None) for f in sources.list_files(str(photo_tree))]
     with in_process_pipeline() as p:
         out = (p | beam.Create(inputs)
-               | beam.ParDo(preprocess.PrepareTrainingExample(SIZE, c.DEFAULT_MAX_PIXELS, False))
+               | beam.ParDo(preprocess.PrepareTrainingExample(SIZE, c.DEFAULT_MAX_PIXELS, 2**29, False))
                .with_outputs("skipped", "failed", main="ok"))
         rel = lambda path: os.path.relpath(path, photo_tree).replace(os.sep, "/")  # noqa: E731
         assert_that(out.failed | "FailedNames" >> beam.Map(lambda kv: rel(kv[0])), equal_to(sorted(BROKEN)),
