@@ -20,13 +20,13 @@ setuptools.setup(
     version="0.1.0",
     description="Batch colorization of black-and-white photographs (Beam pipelines, Keras models)",
     python_requires=">=3.11",
-    packages=["pipeline", "model", "tfrecords"],
+    packages=["commands", "pipeline", "model", "tfrecords"],
     package_data={"model": ["default/model.keras", "default/model.json"]},
     include_package_data=True,
     install_requires=REQUIRED,
     extras_require={
         "gcp": ["apache-beam[gcp]==2.77.0"],
-        "test": ["pytest>=8", "scikit-image>=0.24", "scikit-learn>=1.5"],
+        "test": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.24", "scikit-learn>=1.5"],
     },
-    entry_points={"console_scripts": ["colorize=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["colorize=commands.cli:main"]},
 )

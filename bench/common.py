@@ -81,4 +81,4 @@ def machine():
 
 
 def colorize_cmd(*args):
-    return [sys.executable, "-m", "pipeline.cli", *args]
+    return [sys.executable, "-m", "commands.cli", *args]

@@ -25,7 +25,7 @@ def end_to_end(paths, workdir, image_size):
 
 def inception_bound(batch=32, repeats=4):
     import tensorflow as tf
-    from pipeline.embedding import build_inception
+    from model.inception import build_inception
     model = build_inception("random")[0]
     fn = tf.function(lambda x: model(x, training=False))
     x = np.random.default_rng(0).uniform(-1, 1, (batch, 299, 299, 3)).astype(np.float32)
@@ -39,16 +39,17 @@ def inception_bound(batch=32, repeats=4):
 def naive_loop(paths, model, image_size, workdir):
     """What a user without this project writes: one photo at a time, `model.predict` at batch 1."""
     import tensorflow as tf
-    from pipeline import embedding, images, preprocess
+    from model import inception
+    from tfrecords import photos, records, view
     model.predict(np.zeros((1, 299, 299, 3), np.float32), verbose=0)
     start = time.perf_counter()
     with tf.io.TFRecordWriter(os.path.join(workdir, "naive.tfrecord.gz"), "GZIP") as w:
         for p in paths:
             with open(p, "rb") as f:
-                rgb = images.decode_rgb(f.read())
-            l_q, ab_q, grey = images.training_example(rgb, image_size)
-            emb = model.predict(embedding.preprocess(grey[None]), verbose=0)[0]
-            w.write(preprocess.encode_example((p, os.path.basename(p), l_q.tobytes(), ab_q.tobytes()), emb, image_size))
+                rgb = photos.decode_rgb(f.read())
+            l_q, ab_q, grey = view.training_example(rgb, image_size)
+            emb = model.predict(inception.preprocess(grey[None]), verbose=0)[0]
+            w.write(records.encode_example(p, l_q, ab_q, emb))
     return len(paths) / (time.perf_counter() - start)
 
 

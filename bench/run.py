@@ -48,11 +48,11 @@ def model_bound(model, card, batch):
 def naive_loop(paths, model, card, workdir):
     """Open, predict one photo at a time, save: what a user without this project writes."""
     from model import inference
-    from pipeline import images
+    from tfrecords import photos
     start = time.perf_counter()
     for i, p in enumerate(paths):
         with open(p, "rb") as f:
-            rgb = images.decode_rgb(f.read())
+            rgb = photos.decode_rgb(f.read())
         colour = inference.colorize_pixels(model, rgb, card["image_size"])
         buf = io.BytesIO()
         Image.fromarray(colour).save(buf, "JPEG", quality=95)

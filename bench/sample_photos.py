@@ -15,7 +15,7 @@ def main(out):
     for name in ("astronaut", "chelsea", "coffee", "rocket"):
         Image.fromarray(getattr(skimage.data, name)()).save(os.path.join(out, f"{name}.png"))
     sk = load_sample_images()
-    for path, img in zip(sk.filenames, sk.images):
+    for path, img in zip(sk.filenames, sk.images, strict=True):
         Image.fromarray(img).save(os.path.join(out, os.path.basename(path).replace(".jpg", ".png")))
 
 

@@ -1,19 +1,19 @@
-"""`colorize evaluate`: the model beside the grayscale baseline (ab = 0), on records or on a photo folder.
+"""Evaluation: the model beside the grayscale baseline (ab = 0), on records or on colour photos.
 
 Writes REPORT/metrics.json (overall and per image) and REPORT/comparison.png
 (grayscale input | model | original). Metric definitions: model/metrics.py.
 """
-import argparse
 import json
 import logging
 import os
 
 import numpy as np
 
-from model import inference, metrics, modeldir
+from model import inception, inference, metrics, modeldir
 from model.networks import ModelError
-from tfrecords.errors import positive_int
 from tfrecords import contract as c
+from tfrecords import records, view
+from tfrecords.photos import ImageError, SkipImage, decode_rgb
 from tfrecords.lab import lab_to_rgb_uint8, rgb_to_lab
 
 log = logging.getLogger("colorize")
@@ -34,24 +34,6 @@ def _score(l, pred_ab, true_ab):
     return model, base, (grey_rgb, pred_rgb, true_rgb)
 
 
-def _record_batches(data_dir, split, info, fusion, limit):
-    import keras
-    if keras.backend.backend() == "tensorflow":
-        import tfrecords
-        ds = tfrecords.load(data_dir, split, info=info)
-        if limit:
-            ds = ds.take(limit)
-        for b in ds.batch(PREDICT_BATCH).as_numpy_iterator():
-            yield b["l"], b["ab"], (b["embedding"] if fusion else None), [s.decode() for s in b["source"]]
-        return
-    import tfrecords
-    arrays = tfrecords.read_arrays(data_dir, split, limit=limit)
-    for i in range(0, len(arrays["l"]), PREDICT_BATCH):
-        sl = slice(i, i + PREDICT_BATCH)
-        yield (arrays["l"][sl], arrays["ab"][sl], arrays["embedding"][sl] if fusion else None,
-               list(arrays["source"][sl]))
-
-
 def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0):
     """Metrics of `model` on a split of records, at the records' size."""
     fusion = card["architecture"] == "fusion"
@@ -61,9 +43,10 @@ def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0):
     if info["image_size"] != card["image_size"]:
         raise ModelError(f"records are {info['image_size']} px, the model takes {card['image_size']} px")
     per_image, examples = [], []
-    for l_s, ab_s, emb, names in _record_batches(data_dir, split, info, fusion, limit):
-        pred = inference.predict_ab(model, l_s, emb)
-        for i, name in enumerate(names):
+    for batch in records.batches(data_dir, split, PREDICT_BATCH, info=info, limit=limit):
+        l_s, ab_s = batch["l"], batch["ab"]
+        pred = inference.predict_ab(model, l_s, batch["embedding"] if fusion else None)
+        for i, name in enumerate(batch["source"]):
             m, b, rgbs = _score(c.unscale_l(l_s[i]), pred[i], c.unscale_ab(ab_s[i]))
             per_image.append({"source": name, "model": m, "grayscale_baseline": b,
                               "original": {"colourfulness": metrics.colourfulness(rgbs[2])}})
@@ -94,27 +77,27 @@ def photo_metrics(colour_rgb, true_rgb):
             "original": {"colourfulness": metrics.colourfulness(true_rgb)}}
 
 
-def on_photos(model, card, folder, keep_examples=0):
-    """Colour photos -> their grey version colorized at the model's size, compared at full size."""
-    from pipeline import images, sources
+def on_photos(model, card, photos, what, keep_examples=0):
+    """Colour photos, (name, encoded bytes or a PhotoError to list) pairs -> metrics of their grey version
+    colorized at the model's size and compared at full size; photos without colour are skipped."""
     embed = _embedder(card)
     per_image, examples, skipped = [], [], []
-    for f in sources.list_files(folder):
+    for name, data in photos:
         try:
-            if not images.is_image_name(f.path):
-                raise images.SkipImage("not an image file")
-            rgb = images.decode_rgb(sources.read_file(f.path, sources.DEFAULT_MAX_FILE_MB << 20))
-            if not images.has_colour(rgb_to_lab(images.centre_square(rgb, 64))):
-                raise images.SkipImage("no colour to compare with")
-        except images.ImageError as e:
-            skipped.append({"path": f.path, "reason": str(e)})
+            if isinstance(data, Exception):
+                raise data
+            rgb = decode_rgb(data)
+            if not view.has_colour(rgb_to_lab(view.square(rgb, 64, view.INFERENCE_VIEW))):
+                raise SkipImage("no colour to compare with")
+        except ImageError as e:
+            skipped.append({"path": name, "reason": str(e)})
             continue
         colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None)
-        per_image.append({"source": f.relpath, **photo_metrics(colour, rgb)})
+        per_image.append({"source": name, **photo_metrics(colour, rgb)})
         if len(examples) < keep_examples:
             examples.append((_rgb(rgb_to_lab(rgb)[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)),
                              colour, rgb))
-    out = summarize(per_image, f"photos in {folder}", examples)
+    out = summarize(per_image, what, examples)
     out["skipped"] = skipped
     return out
 
@@ -123,10 +106,9 @@ def _embedder(card):
     spec = modeldir.embedding_of(card)
     if card["architecture"] != "fusion":
         return None
-    from pipeline import embedding, images
-    net, found = embedding.build_inception(spec.weights)
+    net, found = inception.build_inception(spec.weights)
     c.check_same_embedding(spec, found, "Inception-ResNet-v2 rebuilt for evaluation")
-    return lambda rgb: np.asarray(net(embedding.preprocess(images.inception_input(rgb)[None])))[0]
+    return lambda rgb: np.asarray(net(inception.preprocess(view.inception_input(rgb)[None])))[0]
 
 
 def comparison_png(examples, path):
@@ -134,8 +116,8 @@ def comparison_png(examples, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(examples), 3, figsize=(9, 3 * len(examples)), squeeze=False)
-    for row, triple in zip(axes, examples):
-        for ax, img, title in zip(row, triple, ("grayscale input", "model", "original")):
+    for row, triple in zip(axes, examples, strict=True):
+        for ax, img, title in zip(row, triple, ("grayscale input", "model", "original"), strict=True):
             ax.imshow(img)
             ax.set_title(title)
             ax.axis("off")
@@ -144,38 +126,16 @@ def comparison_png(examples, path):
     plt.close(fig)
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="colorize evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=None, help="model directory (default: the model shipped with colorize)")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="output folder of 'colorize preprocess'")
-    src.add_argument("--images", help="folder of colour photos")
-    p.add_argument("--split", default="val", choices=c.SPLITS)
-    p.add_argument("--limit", type=positive_int, default=None, help="evaluate at most N records")
-    p.add_argument("--report", required=True, help="folder for metrics.json and comparison.png")
-    return p.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    if os.path.exists(args.report) and not os.path.isdir(args.report):
-        raise ModelError(f"--report {args.report} is a file; give a folder (it is made if missing)")
-    model, card = modeldir.load(args.model)
-    if args.data:
-        info = c.read_dataset_json(args.data)
-        result = on_records(model, card, args.data, args.split, info, args.limit, COMPARISON_ROWS)
-    else:
-        result = on_photos(model, card, args.images, COMPARISON_ROWS)
-    os.makedirs(args.report, exist_ok=True)
-    comparison_png(result.pop("_examples"), os.path.join(args.report, "comparison.png"))
+def write_report(result, report_dir, model_dir, card):
+    """metrics.json and comparison.png into report_dir; returns the one-line summary."""
+    os.makedirs(report_dir, exist_ok=True)
+    comparison_png(result.pop("_examples"), os.path.join(report_dir, "comparison.png"))
     result["per_image"] = result.pop("_per_image")
-    result["model_dir"] = args.model or modeldir.DEFAULT_MODEL_DIR
+    result["model_dir"] = model_dir or modeldir.DEFAULT_MODEL_DIR
     result["architecture"] = card["architecture"]
-    with open(os.path.join(args.report, "metrics.json"), "w") as f:
+    with open(os.path.join(report_dir, "metrics.json"), "w") as f:
         json.dump(result, f, indent=2)
     m, b = result["model"], result["grayscale_baseline"]
-    print(f"{result['images']} images: " + ", ".join(
+    return (f"{result['images']} images: " + ", ".join(
         f"{k} {m[k]:.2f} (grayscale {b[k]:.2f})" for k in ("auc", "acc@5", "acc@10", "psnr", "colourfulness"))
         + f"; originals' colourfulness {result['original']['colourfulness']:.2f}")
-    print(f"wrote {args.report}/metrics.json and comparison.png")
-    return 0

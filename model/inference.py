@@ -1,6 +1,6 @@
-"""From a photo's own L to a full-resolution colour photo: model input, prediction, merge.
+"""From a photo's own L to a full-resolution colour photo: prediction and merge.
 
-The model sees L squeezed to its square size; its ab is upsampled to the photo's full size and
+The model sees the photo as `tfrecords.view.model_input` makes it; its ab is upsampled to the photo's full size and
 joined with the photo's OWN full-resolution L, so no detail is lost. The merge works in strips of
 rows so a 50-megapixel scan needs only a few copies of itself in memory.
 """
@@ -8,15 +8,10 @@ import numpy as np
 from PIL import Image
 
 from tfrecords import contract as c
+from tfrecords import view
 from tfrecords.lab import lab_to_rgb_uint8, lightness
 
 STRIP_ROWS = 512
-
-
-def model_input(l_full, size):
-    """Full-size L (float32, Lab units) -> [size, size, 1] scaled to [-1, 1]."""
-    small = Image.fromarray(np.asarray(l_full, np.float32), "F").resize((size, size), Image.BILINEAR)
-    return c.scale_l(np.asarray(small))[..., None]
 
 
 def upsample_ab(ab_small, width, height, rows=None):
@@ -47,11 +42,6 @@ def merge(l_full, ab_small):
     return out
 
 
-def l_of(pixels):
-    """L (Lab units) of uint8 RGB [H, W, 3] or grey [H, W] pixels; colour photos lose their colour."""
-    return lightness(np.asarray(pixels))
-
-
 def predict_ab(model, l_inputs, embeddings=None):
     """Batch of [N, s, s, 1] scaled L (+ [N, D] embeddings) -> [N, s, s, 2] ab in Lab units."""
     x = np.asarray(l_inputs, np.float32)
@@ -62,7 +52,7 @@ def predict_ab(model, l_inputs, embeddings=None):
 
 def colorize_pixels(model, pixels, size, embedding=None):
     """One photo's pixels -> full-resolution colour uint8 RGB (no batching; for small jobs)."""
-    l_full = l_of(pixels)
-    ab = predict_ab(model, model_input(l_full, size)[None],
+    l_full = lightness(np.asarray(pixels))
+    ab = predict_ab(model, view.model_input(pixels, size)[None],
                     None if embedding is None else np.asarray(embedding)[None])[0]
     return merge(l_full, ab)

@@ -46,7 +46,7 @@ def image_metrics(pred_ab, true_ab, pred_rgb=None, true_rgb=None):
     """All metrics of one image, as a flat dict."""
     d = ab_distances(pred_ab, true_ab)
     acc = accuracy_curve(d, ACCURACY_THRESHOLDS)
-    out = {f"acc@{t}": float(a) for t, a in zip(ACCURACY_THRESHOLDS, acc)}
+    out = {f"acc@{t}": float(a) for t, a in zip(ACCURACY_THRESHOLDS, acc, strict=True)}
     out["auc"] = auc(d)
     if pred_rgb is not None:
         out["psnr"] = psnr(pred_rgb, true_rgb)

@@ -1,14 +1,15 @@
-"""Shared Beam plumbing: the local runner default, counters, progress logs, failure records."""
+"""Shared Beam plumbing: the local runner default, spreading work, counters, progress logs, failures."""
 import json
 import logging
 import os
 import time
-import zlib
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
+
+from tfrecords.errors import reason_of
 
 NAMESPACE = "colorize"
 log = logging.getLogger("colorize")
@@ -32,11 +33,13 @@ def make_pipeline(beam_args):
     return beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(extra + list(beam_args)))
 
 
-class SpreadInChunks(beam.PTransform):
-    """Spreads elements over the workers in chunks that stay together.
+class Spread(beam.PTransform):
+    """Spreads elements over the workers in chunks of `size` that stay together: the one way both
+    stages spread work.
 
     RunInference batches within a bundle, and a plain Reshuffle leaves bundles of one or two
-    elements: the model would then run at batch 1-2. Chunks of `size` keep full batches.
+    elements: the model would then run at batch 1-2. Chunks are made by BatchElements within a
+    bundle (no state or timers, so every runner has it, Dask's included), then reshuffled whole.
     """
 
     def __init__(self, size):
@@ -44,19 +47,40 @@ class SpreadInChunks(beam.PTransform):
         self.size = max(1, size)
 
     def expand(self, pcoll):
-        def key(element):  # elements start with their relative path as bytes: key on it, never hash a photo
-            return zlib.crc32(element[0])
         return (pcoll
-                | "KeyForChunks" >> beam.WithKeys(key)
-                | "Chunk" >> beam.GroupIntoBatches(self.size)
-                | "Spread" >> beam.Reshuffle()
-                | "Unchunk" >> beam.FlatMap(lambda kv: kv[1]))
+                | "Chunk" >> beam.BatchElements(min_batch_size=self.size, max_batch_size=self.size)
+                | "Reshuffle" >> beam.Reshuffle()
+                | "Unchunk" >> beam.FlatMap(lambda chunk: chunk))
 
 
-def chunks(items, batch_size):
-    """Items in chunks of up to batch_size, but at least 4 chunks a core, so no worker idles at the end."""
-    size = max(1, min(batch_size, -(-len(items) // (4 * (os.cpu_count() or 1)))))
-    return [items[i:i + size] for i in range(0, len(items), size)]
+def chunk_size(n, batch_size):
+    """Chunks of up to batch_size, but at least 4 chunks a core, so no worker idles at the end."""
+    return max(1, min(batch_size, -(-n // (4 * (os.cpu_count() or 1)))))
+
+
+class WriteFailures(beam.PTransform):
+    """(origin, reason) pairs from every step, plus those the launcher found -> one JSON line each, in
+    `path_prefix` + .jsonl (one file, so a person can read it)."""
+
+    def __init__(self, path_prefix, found_by_launcher=()):
+        super().__init__()
+        self.path_prefix, self.found = path_prefix, list(found_by_launcher)
+
+    def expand(self, pcolls):
+        pcolls = list(pcolls)
+        if self.found:
+            pcolls.append(pcolls[0].pipeline | "FoundByLauncher" >> beam.Create(self.found))
+        return (pcolls
+                | "AllFailures" >> beam.Flatten()
+                | "FailureLines" >> beam.MapTuple(failure_line)
+                | "WriteFailures" >> beam.io.WriteToText(self.path_prefix, file_name_suffix=".jsonl",
+                                                          shard_name_template=""))
+
+
+def failure(origin, error):
+    """Counts a failed input and tags it for the failures file, with a readable one-line reason."""
+    counter("failed").inc()
+    return beam.pvalue.TaggedOutput("failed", (origin, reason_of(error)))
 
 
 def counter(name):

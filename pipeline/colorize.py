@@ -24,11 +24,14 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 from PIL import Image
 
 from model import inference, modeldir
-from pipeline import archives, images, outputs, sources
-from pipeline.beam_support import (Progress, SpreadInChunks, chunks, counter, failure_line, log, make_pipeline,
+from pipeline import archives, outputs, sources
+from pipeline.embedding import EmbedInception
+from pipeline.beam_support import (Progress, Spread, WriteFailures, chunk_size, counter, failure, log, make_pipeline,
                                    read_counters, write_json)
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
+from tfrecords import photos, view
+from tfrecords.lab import lightness
 from tfrecords.errors import DiskFull, positive_int, reason_of
 
 REPORT, FAILURES = "_report.json", "_failures.jsonl"
@@ -45,7 +48,7 @@ WRITERS = {
 }
 MULTI_FRAME_FORMATS = ("TIFF", "PNG", "WEBP", "MPO")  # save formats that hold every frame / page
 # What reading and decoding a photo may raise; anything else is a bug.
-PHOTO_ERRORS = (images.ImageError, sources.TooLarge, outputs.OutputError, OSError, ValueError, EOFError,
+PHOTO_ERRORS = (photos.ImageError, sources.TooLarge, outputs.OutputError, OSError, ValueError, EOFError,
                 tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile)
 
 
@@ -54,11 +57,6 @@ def output_relpath(relpath):
     if relpath.lower().endswith(".gif"):
         return relpath[:-4] + ".png"
     return relpath
-
-
-def failed(origin, error):
-    counter("failed").inc()
-    return beam.pvalue.TaggedOutput("failed", (origin, reason_of(error)))
 
 
 class ReadPhotos(beam.DoFn):
@@ -73,7 +71,7 @@ class ReadPhotos(beam.DoFn):
 
     def setup(self):
         self.tree = outputs.OutputTree(self.output)
-        self.check_head = images.head_checker(self.max_pixels)
+        self.check_head = photos.head_checker(self.max_pixels)
 
     def process(self, element):
         path, relpath, archive = sources.unwire(element[0]), sources.unwire(element[1]), element[2]
@@ -84,10 +82,10 @@ class ReadPhotos(beam.DoFn):
             elif self._wanted(relpath):
                 yield element[1], origin, sources.read_file(path, self.max_bytes, self.check_head)
         except PHOTO_ERRORS as e:
-            yield failed(origin, e)
+            yield failure(origin, e)
 
     def _wanted(self, relpath):
-        if not images.is_image_name(relpath):
+        if not photos.is_image_name(relpath):
             counter("skipped_not_image").inc()
             return False
         if not self.overwrite and self.tree.exists(output_relpath(relpath)):
@@ -105,12 +103,12 @@ class ReadPhotos(beam.DoFn):
                 relpath = sources.safe_member_path(m.name)
                 try:
                     if relpath is None:
-                        raise images.ImageError("refused archive member: outside the output folder")
+                        raise photos.ImageError("refused archive member: outside the output folder")
                     if m.refused:
-                        raise images.ImageError(f"refused archive member: {m.refused}")
+                        raise photos.ImageError(f"refused archive member: {m.refused}")
                     out = output_relpath(relpath)
                     if out in taken:
-                        raise images.ImageError(f"its colour copy would be {sources.readable(out)}, the same as that "
+                        raise photos.ImageError(f"its colour copy would be {sources.readable(out)}, the same as that "
                                                 f"of member {sources.readable(taken[out])}: rename one of them")
                     taken[out] = m.name
                     if self._wanted(relpath):
@@ -118,7 +116,7 @@ class ReadPhotos(beam.DoFn):
                             data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
                         yield sources.wire(relpath), origin, data
                 except PHOTO_ERRORS as e:
-                    yield failed(origin, e)
+                    yield failure(origin, e)
 
 
 class PrepareModelInput(beam.DoFn):
@@ -136,13 +134,13 @@ class PrepareModelInput(beam.DoFn):
         try:
             prepared = []
             # JPEGs decode at reduced scale here: only the model-size L is needed now.
-            for i, n, im in images.frames(data, self.max_pixels, draft_size=max(self.size, c.INCEPTION_SIZE)):
-                rgb = np.asarray(images.to_rgb(im))
-                l_small = inference.model_input(inference.l_of(rgb), self.size)
-                example = (l_small, images.inception_input(rgb)) if self.with_grey else l_small
+            for i, n, im in photos.frames(data, self.max_pixels, draft_size=max(self.size, c.INCEPTION_SIZE)):
+                pixels = photos.pixels(im)
+                l_small = view.model_input(pixels, self.size)
+                example = (l_small, view.inception_input(pixels)) if self.with_grey else l_small
                 prepared.append(((relpath, origin, data if i == 0 else None, i, n), example))
         except PHOTO_ERRORS as e:
-            yield failed(origin, e)
+            yield failure(origin, e)
             return
         yield from prepared
 
@@ -154,7 +152,9 @@ class ColorizationModelHandler(ModelHandler):
     """
 
     def __init__(self, model_dir, batch_size=16):
-        self._model_dir, self._batch_size = model_dir, batch_size
+        # Fixed batches: a bundle's last batch is flushed smaller anyway.
+        super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
+        self._model_dir = model_dir
 
     def load_model(self):
         model, _ = modeldir.load(self._model_dir)
@@ -172,23 +172,22 @@ class ColorizationModelHandler(ModelHandler):
         ab = c.unscale_ab(np.asarray(model(x)))
         return [PredictionResult(None, a) for a in ab]
 
-    def batch_elements_kwargs(self):
-        # Fixed batches: a bundle's last batch is flushed smaller anyway.
-        return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
+    def get_metrics_namespace(self):
+        return "colorize-model"
 
 
 def colour_frames(data, abs_small, max_pixels):
     """Photo bytes and one small ab per frame -> (format, [(colour uint8 RGB, icc, exif, duration)]),
     lazily: one full-resolution frame in memory at a time."""
-    opened = images.open_image(data, max_pixels)
+    opened = photos.open_image(data, max_pixels)
     fmt = opened.format  # exif_transpose returns a new image without it
 
     def frames():
-        for (i, _, im), ab in zip(images.frames(data, max_pixels), abs_small):
-            pixels = np.asarray(im) if im.mode == "L" else np.asarray(images.to_rgb(im))
+        for (_, _, im), ab in zip(photos.frames(data, max_pixels), abs_small, strict=True):
+            pixels = photos.pixels(im)
             # An ICC profile describes the input's pixels: keep it only where those were RGB too.
             icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA", "P") else None
-            yield inference.merge(inference.l_of(pixels), ab), icc, im.getexif(), im.info.get("duration")
+            yield inference.merge(lightness(pixels), ab), icc, im.getexif(), im.info.get("duration")
     return fmt, frames()
 
 
@@ -232,7 +231,7 @@ class WritePhotos(beam.DoFn):
             fmt, frames = colour_frames(data, abs_small, self.max_pixels)
             self.tree.write(output_relpath(relpath), encode(fmt, frames))
         except PHOTO_ERRORS as e:
-            yield failed(origin, e)
+            yield failure(origin, e)
             return
         counter("colorized").inc()
         self.progress.tick()
@@ -253,24 +252,22 @@ def build(p, args, files, archives_, prefailed, total):
     size, fusion = args.card["image_size"], args.card["architecture"] == "fusion"
     elements = [(sources.wire(f.path), sources.wire(f.relpath), False) for f in files] + \
                [(sources.wire(a), sources.wire(posixpath.basename(a)), True) for a in archives_]
-    read = (p | "ListInputs" >> beam.Create(chunks(elements, args.batch_size)) | "Spread" >> beam.Reshuffle()
-            | "Unchunk" >> beam.FlatMap(lambda chunk: chunk)
+    read = (p | "ListInputs" >> beam.Create(elements)
+            | "Spread" >> Spread(chunk_size(len(elements), args.batch_size))
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(args.output, args.overwrite, args.max_file_mb << 20,
                                                     args.max_pixels)).with_outputs("failed", main="ok"))
-    photos = read.ok
+    photos_ = read.ok
     if archives_:  # members come out of one archive element: spread them before the heavy work
-        photos = photos | "SpreadMembers" >> SpreadInChunks(args.batch_size)
-    prepared = photos | "PrepareModelInput" >> beam.ParDo(
+        photos_ = photos_ | "SpreadMembers" >> Spread(args.batch_size)
+    prepared = photos_ | "PrepareModelInput" >> beam.ParDo(
         PrepareModelInput(size, args.max_pixels, fusion)).with_outputs("failed", main="ok")
     examples = prepared.ok
     if fusion:
-        from pipeline.embedding import InceptionEmbeddingHandler
         spec = modeldir.embedding_of(args.card)
-        embedded = (examples
+        examples = (examples
                     | "ToInception" >> beam.MapTuple(lambda key, ex: ((key, ex[0]), ex[1]))
-                    | "EmbedInception" >> RunInference(KeyedModelHandler(
-                        InceptionEmbeddingHandler(spec.weights, spec.weights_sha256, args.batch_size))))
-        examples = embedded | "JoinEmbedding" >> beam.MapTuple(lambda k, r: (k[0], (k[1], r.inference)))
+                    | "EmbedInception" >> EmbedInception(spec.weights, spec.weights_sha256, args.batch_size)
+                    | "JoinEmbedding" >> beam.MapTuple(lambda k, embedding: (k[0], (k[1], embedding))))
     coloured = examples | "Colorize" >> RunInference(KeyedModelHandler(
         ColorizationModelHandler(args.model, args.batch_size)))
     single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0][4] == 1 else 1, 2)
@@ -282,13 +279,8 @@ def build(p, args, files, archives_, prefailed, total):
                      | "GroupFrames" >> beam.GroupByKey()
                      | "WriteMultiFrame" >> beam.ParDo(
                          WriteMultiFrame(args.output, args.max_pixels, total)).with_outputs("failed", main="ok"))
-    failures = [read.failed, prepared.failed, written.failed, written_multi.failed]
-    if prefailed:
-        failures.append(p | "FoundByLauncher" >> beam.Create(prefailed))
-    (failures | "AllFailures" >> beam.Flatten()
-     | "FailureLines" >> beam.MapTuple(failure_line)
-     | "WriteFailures" >> beam.io.WriteToText(outputs.OutputTree(args.output).path("_failures"),
-                                               file_name_suffix=".jsonl", shard_name_template=""))
+    ((read.failed, prepared.failed, written.failed, written_multi.failed)
+     | "Failures" >> WriteFailures(outputs.OutputTree(args.output).path("_failures"), prefailed))
 
 
 def parse_args(argv):
@@ -394,16 +386,3 @@ def run(argv=None, test_pipeline=None):
         except OSError as e:
             report["not_written"] = f"{tree.path(REPORT)} could not be written: {reason_of(e)}"
     return report
-
-
-def main(argv=None):
-    import sys
-    report = run(argv)
-    n = report["counts"]
-    print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
-          f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")
-    if report.get("not_written"):
-        print(report["not_written"], file=sys.stderr)
-    if n["failed"]:
-        print(f"{n['failed']} input(s) failed: see {report['failures']}", file=sys.stderr)
-    return 1 if n["failed"] or report.get("not_written") else 0

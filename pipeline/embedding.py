@@ -1,89 +1,18 @@
-"""The whole-image embedding: Inception-ResNet-v2 on the black-and-white photo, and its RunInference handler.
-
-Weights are `imagenet` (Keras' own download and cache), `random[:SEED]` (seeded, for offline tests)
-or a local weights file. The identity (source and a hash of the tensors) goes into dataset.json and
-model.json so embeddings from different weights are never mixed.
-"""
-import os
-
+"""Beam's RunInference handler for the Inception-ResNet-v2 embedding (the network itself: model.inception)."""
+import apache_beam as beam
 import numpy as np
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
-from tfrecords import contract as c
-from tfrecords.errors import UserError
-
-NETWORK = "inception_resnet_v2"
-IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
-DEFAULT_RANDOM_SEED = 1234
-
-
-class WeightsError(UserError):
-    """Weights that cannot be had; str() says what to do."""
-
-
-def keras_cache_path(filename=IMAGENET_FILE):
-    base = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return os.path.join(base, "models", filename)
-
-
-def _build(weights_arg):
-    import keras
-    kind, _, rest = weights_arg.partition(":")
-    if kind == "random":
-        seed = int(rest or DEFAULT_RANDOM_SEED)
-        keras.utils.set_random_seed(seed)
-        return keras.applications.InceptionResNetV2(weights=None), f"random:{seed}"
-    if kind == "imagenet":
-        try:
-            return keras.applications.InceptionResNetV2(weights="imagenet"), "imagenet"
-        except Exception as e:  # Keras raises a plain Exception for a failed download
-            raise WeightsError(
-                f"cannot get the ImageNet weights ({str(e).splitlines()[0][:120]}); Keras expects the file "
-                f"{keras_cache_path()}: put it there, or pass --inception-weights FILE") from None
-    path = weights_arg[5:] if kind == "file" else weights_arg
-    if "://" in path:  # a file on gs:// (what Dataflow workers can reach): copy it down first
-        path = _local_copy(path)
-    if not os.path.exists(path):
-        raise WeightsError(f"weights file {path} does not exist; pass imagenet, random or an existing file")
-    try:
-        model = keras.applications.InceptionResNetV2(weights=path)
-    except Exception as e:
-        raise WeightsError(f"cannot load Inception-ResNet-v2 weights from {path}: {e}") from None
-    return model, f"file:{os.path.basename(path)}"
-
-
-def _local_copy(remote):
-    import tempfile
-    import tensorflow as tf
-    local = os.path.join(tempfile.mkdtemp(prefix="colorize-inception-"), os.path.basename(remote))
-    try:
-        tf.io.gfile.copy(remote, local)
-    except Exception as e:  # gfile raises NotFoundError and friends
-        raise WeightsError(f"cannot copy weights {remote}: {str(e).splitlines()[0]}") from None
-    return local
-
-
-def build_inception(weights_arg):
-    """(model, EmbeddingSpec) for `imagenet`, `random[:SEED]` or a weights file path."""
-    model, source = _build(weights_arg)
-    spec = c.EmbeddingSpec(network=NETWORK, weights=source,
-                           weights_sha256=c.weights_sha256(model.get_weights()))
-    return model, spec
-
-
-
-def preprocess(grey_uint8):
-    """uint8 [..., 299, 299, 3] -> Inception's [-1, 1] input."""
-    return np.asarray(grey_uint8, np.float32) / 127.5 - 1.0
+from model.inception import WeightsError, build_inception, preprocess
 
 
 class InceptionEmbeddingHandler(ModelHandler):
     """RunInference handler: one Inception-ResNet-v2 per worker, batches of 299x299 grey images."""
 
     def __init__(self, weights_arg, expected_sha256=None, batch_size=32):
+        super().__init__(min_batch_size=1, max_batch_size=batch_size)
         self._weights_arg = weights_arg
         self._expected = expected_sha256
-        self._batch_size = batch_size
 
     def load_model(self):
         model, spec = build_inception(self._weights_arg)
@@ -95,10 +24,24 @@ class InceptionEmbeddingHandler(ModelHandler):
 
     def run_inference(self, batch, model, inference_args=None):
         out = np.asarray(model(preprocess(np.stack(batch))))
-        return [PredictionResult(x, y) for x, y in zip(batch, out)]
+        return [PredictionResult(x, y) for x, y in zip(batch, out, strict=True)]
 
-    def batch_elements_kwargs(self):
-        return {"min_batch_size": 1, "max_batch_size": self._batch_size}
+    def get_metrics_namespace(self):
+        return "colorize-inception"
 
     def share_model_across_processes(self):
         return False
+
+
+class EmbedInception(beam.PTransform):
+    """(key, grey uint8 [299, 299, 3]) -> (key, embedding float32 [1000]): Inception-ResNet-v2 through
+    RunInference, loaded once per worker with the weights the key's records or model were made with."""
+
+    def __init__(self, weights_arg, expected_sha256=None, batch_size=32):
+        super().__init__()
+        self.handler = KeyedModelHandler(InceptionEmbeddingHandler(weights_arg, expected_sha256, batch_size))
+
+    def expand(self, pcoll):
+        return (pcoll
+                | "Inception" >> RunInference(self.handler)
+                | "Embedding" >> beam.MapTuple(lambda key, result: (key, result.inference)))

@@ -10,13 +10,14 @@ import time
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-from pipeline import images, outputs, sources
-from pipeline.beam_support import (Progress, counter, failure_line, log, make_pipeline,
+from pipeline import outputs, sources
+from pipeline.embedding import EmbedInception
+from pipeline.beam_support import (Progress, Spread, WriteFailures, counter, failure, log, make_pipeline,
                                    read_counters, write_json)
 from tfrecords import contract as c
-from tfrecords.errors import positive_int, reason_of
+from tfrecords import photos, records, view
+from tfrecords.errors import positive_int
 
 RECORDS_PER_SHARD = 1000
 
@@ -33,7 +34,7 @@ class PrepareTrainingExample(beam.DoFn):
 
     def setup(self):
         self.progress = Progress("images prepared")
-        self.check_head = images.head_checker(self.max_pixels)
+        self.check_head = photos.head_checker(self.max_pixels)
 
     def process(self, element):
         source, split_key, pixels = element
@@ -42,40 +43,23 @@ class PrepareTrainingExample(beam.DoFn):
             source = sources.readable(path)
         try:
             if pixels is None:
-                if not images.is_image_name(path):
-                    raise images.SkipImage("not an image file (extension)")
-                rgb = images.decode_rgb(sources.read_file(path, self.max_bytes, self.check_head), self.max_pixels)
+                if not photos.is_image_name(path):
+                    raise photos.SkipImage("not an image file", "by its name's extension")
+                rgb = photos.decode_rgb(sources.read_file(path, self.max_bytes, self.check_head), self.max_pixels)
             else:
                 pixels = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
-                rgb = np.asarray(images.to_rgb(images.Image.fromarray(pixels)))
-            l_q, ab_q, grey = images.training_example(rgb, self.image_size)
-        except images.SkipImage as e:
+                rgb = np.asarray(photos.to_rgb(photos.Image.fromarray(pixels)))
+            l_q, ab_q, grey = view.training_example(rgb, self.image_size)
+        except photos.SkipImage as e:
             counter("skipped").inc()
-            counter("skipped: " + str(e).split(":")[0].split(" (")[0]).inc()
+            counter("skipped: " + e.kind).inc()
             yield beam.pvalue.TaggedOutput("skipped", (source, str(e)))
             return
-        except (images.ImageError, sources.TooLarge, OSError, ValueError, EOFError) as e:
-            counter("failed").inc()
-            yield beam.pvalue.TaggedOutput("failed", (source, reason_of(e)))
+        except (photos.ImageError, sources.TooLarge, OSError, ValueError, EOFError) as e:
+            yield failure(source, e)
             return
         self.progress.tick()
         yield (source, split_key, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
-
-
-def encode_example(key, embedding, image_size):
-    import tensorflow as tf
-    source, _, l_bytes, ab_bytes = key
-    feature = {
-        c.KEY_L: tf.train.Feature(bytes_list=tf.train.BytesList(value=[l_bytes])),
-        c.KEY_AB: tf.train.Feature(bytes_list=tf.train.BytesList(value=[ab_bytes])),
-        c.KEY_HEIGHT: tf.train.Feature(int64_list=tf.train.Int64List(value=[image_size])),
-        c.KEY_WIDTH: tf.train.Feature(int64_list=tf.train.Int64List(value=[image_size])),
-        c.KEY_SOURCE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode("utf-8")])),
-    }
-    if embedding is not None:
-        feature[c.KEY_EMBEDDING] = tf.train.Feature(
-            float_list=tf.train.FloatList(value=np.asarray(embedding, np.float32).ravel()))
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
 class EncodeRecords(beam.DoFn):
@@ -87,11 +71,13 @@ class EncodeRecords(beam.DoFn):
 
     def process(self, element):
         key, embedding = element
-        embedding = getattr(embedding, "inference", embedding)
         split = c.split_of(key[1], self.val_fraction)
         counter(f"written_{split}").inc()
         self.progress.tick()
-        yield split, encode_example(key, embedding, self.image_size)
+        source, _, l_bytes, ab_bytes = key
+        s = self.image_size
+        l_q, ab_q = np.frombuffer(l_bytes, np.uint8).reshape(s, s), np.frombuffer(ab_bytes, np.int8).reshape(s, s, 2)
+        yield split, records.encode_example(source, l_q, ab_q, embedding)
 
 
 def read_tfds(spec, data_dir=None):
@@ -110,14 +96,14 @@ def shard_count(n, fraction):
 
 def build(p, args, files, tfds_specs, spec, refused=()):
     """Adds the preprocess graph to pipeline `p`."""
-    # Photo by photo: Inception gains little from large batches on CPU, and fine-grained work
-    # keeps every worker busy to the end.
+    # Photo by photo (chunks of one): Inception gains little from large batches on CPU, and
+    # fine-grained work keeps every worker busy to the end.
     elements = [(sources.wire(f.path), sources.wire(f.relpath), None) for f in files]
-    inputs = p | "CreateInputs" >> beam.Create(elements) | "Spread" >> beam.Reshuffle()
+    inputs = p | "CreateInputs" >> beam.Create(elements) | "Spread" >> Spread(1)
     if tfds_specs:
         from_tfds = (p | "CreateTfdsSources" >> beam.Create(tfds_specs)
                      | "ReadTfds" >> beam.FlatMap(read_tfds, data_dir=args.tfds_data_dir)
-                     | "SpreadTfds" >> beam.Reshuffle())
+                     | "SpreadTfds" >> Spread(1))
         inputs = (inputs, from_tfds) | "AllInputs" >> beam.Flatten()
     prepared = (inputs
                 | "DecodeAndPrepare" >> beam.ParDo(PrepareTrainingExample(
@@ -125,10 +111,8 @@ def build(p, args, files, tfds_specs, spec, refused=()):
                 .with_outputs("skipped", "failed", main="ok"))
     examples = prepared.ok
     if spec is not None:
-        from pipeline.embedding import InceptionEmbeddingHandler
-        handler = KeyedModelHandler(InceptionEmbeddingHandler(args.inception_weights, spec.weights_sha256,
-                                                              args.batch_size))
-        examples = examples | "EmbedInception" >> RunInference(handler)
+        examples = examples | "EmbedInception" >> EmbedInception(args.inception_weights, spec.weights_sha256,
+                                                                 args.batch_size)
     encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction))
     train, val = encoded | "SplitTrainVal" >> beam.Partition(lambda kv, _: 0 if kv[0] == "train" else 1, 2)
     n = len(files) or 4 * RECORDS_PER_SHARD
@@ -138,12 +122,7 @@ def build(p, args, files, tfds_specs, spec, refused=()):
              f"{args.output.rstrip('/')}/{name}", file_name_suffix=c.RECORD_SUFFIX,
              num_shards=shard_count(n, fraction) or 1, shard_name_template="-SSSSS-of-NNNNN",
              compression_type=beam.io.filesystem.CompressionTypes.GZIP))
-    failures = [prepared.failed]
-    if refused:
-        failures.append(p | "FoundByLauncher" >> beam.Create(refused))
-    (failures | "AllFailures" >> beam.Flatten() | "FailureLines" >> beam.MapTuple(failure_line)
-     | "WriteFailures" >> beam.io.WriteToText(f"{args.output.rstrip('/')}/failures", file_name_suffix=".jsonl",
-                                               shard_name_template=""))
+    (prepared.failed,) | "Failures" >> WriteFailures(f"{args.output.rstrip('/')}/failures", refused)
 
 
 def parse_args(argv):
@@ -191,7 +170,7 @@ def run(argv=None, test_pipeline=None):
         raise sources.InputError(f"no files found in {', '.join(args.input)}: nothing to preprocess")
     spec = None
     if args.embedding != "none":
-        from pipeline.embedding import build_inception
+        from model.inception import build_inception
         log.info("building Inception-ResNet-v2 (%s weights) to identify its embedding", args.inception_weights)
         spec = build_inception(args.inception_weights)[1]
     log.info("preprocessing %d files%s into %s", len(files),
@@ -220,7 +199,7 @@ def dataset_info(args, spec, counts, n_files, seconds):
         "image_size": args.image_size,
         "lab_scaling": {"l": f"L / {c.L_SCALE} - 1", "ab": f"ab / {c.AB_DIVISOR}",
                         "l_record": "uint8 round(L * 255 / 100)", "ab_record": f"int8 round(ab / {c.AB_DIVISOR} * 127)"},
-        "crop": "short side resized to image_size (Lanczos), centre square",
+        "crop": f"{view.TRAINING_VIEW}: short side resized to image_size (Lanczos)",
         "embedding": spec.to_dict() if spec else None,
         "inputs": [str(s) for s in args.input],
         "val_fraction": args.val_fraction,

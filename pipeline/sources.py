@@ -11,8 +11,6 @@ import os
 import posixpath
 import re
 
-from apache_beam.io.filesystems import FileSystems
-
 from tfrecords.errors import UserError
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
@@ -52,6 +50,13 @@ class TfdsSource:
         return cls(name, split or "train")
 
 
+def _filesystems():
+    """Beam's FileSystems, for gs:// and other remote paths only: local inputs (and `colorize evaluate`)
+    need no Beam."""
+    from apache_beam.io.filesystems import FileSystems
+    return FileSystems
+
+
 def wire(path):
     """str path (surrogate-escaped where not UTF-8) -> its exact bytes, for Beam elements."""
     return path.encode("utf-8", "surrogateescape")
@@ -88,7 +93,7 @@ def exists(path):
     """Whether a file or folder is there (gs://: an object, or a prefix holding objects)."""
     if not is_remote(path):
         return os.path.lexists(path)
-    if FileSystems.exists(path):
+    if _filesystems().exists(path):
         return True
     return bool(_match_remote(escape_glob(path.rstrip("/")) + "/**", quiet=True))
 
@@ -115,7 +120,7 @@ def root_of(spec):
     if is_pattern(spec):
         return _glob_root(spec) or "."
     if is_remote(spec):
-        return spec.rstrip("/") if not FileSystems.exists(spec) else posixpath.dirname(spec)
+        return spec.rstrip("/") if not _filesystems().exists(spec) else posixpath.dirname(spec)
     return spec if os.path.isdir(spec) else os.path.dirname(spec)
 
 
@@ -129,7 +134,7 @@ def _glob_root(pattern):
 
 def _match_remote(pattern, quiet=False):
     try:
-        results = FileSystems.match([pattern])
+        results = _filesystems().match([pattern])
     except Exception as e:  # Beam raises BeamIOError / ImportError for an unknown scheme
         if quiet:
             return []
@@ -186,7 +191,7 @@ def _list_remote(spec):
     pattern = spec if is_pattern(spec) else spec.rstrip("/") + "/**"
     root = root_of(spec)
     paths = _match_remote(pattern)
-    if not paths and not is_pattern(spec) and FileSystems.exists(spec):
+    if not paths and not is_pattern(spec) and _filesystems().exists(spec):
         paths = [spec]
     return Listing([InputFile(p, p[len(root):].lstrip("/")) for p in paths])
 
@@ -199,13 +204,13 @@ def size_of(path):
     """A file's size in bytes from the file system, before reading it."""
     if not is_remote(path):
         return os.stat(path).st_size
-    return FileSystems.match([escape_glob(path)])[0].metadata_list[0].size_in_bytes
+    return _filesystems().match([escape_glob(path)])[0].metadata_list[0].size_in_bytes
 
 
 def read_file(path, max_bytes, check_head=None):
     """A whole file's bytes, refused from its size before reading when over `max_bytes`."""
     if is_remote(path):
-        with FileSystems.open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
+        with _filesystems().open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
             return read_bounded(f, size_of(path), max_bytes, check_head)
     with open(path, "rb") as f:
         return read_bounded(f, os.fstat(f.fileno()).st_size, max_bytes, check_head)

@@ -14,7 +14,7 @@ def real_photos():
     from sklearn.datasets import load_sample_images
     photos = {n: getattr(skimage.data, n)() for n in ("astronaut", "chelsea", "coffee", "rocket")}
     sk = load_sample_images()
-    for path, img in zip(sk.filenames, sk.images):
+    for path, img in zip(sk.filenames, sk.images, strict=True):
         photos[os.path.splitext(os.path.basename(path))[0]] = img
     return photos
 

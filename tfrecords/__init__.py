@@ -1,5 +1,9 @@
 """The data contract between the stages, and the readers of the records.
 
+The bottom of the project: nothing here imports `model` or `pipeline`. `contract` (scaling, keys,
+embedding identity), `lab` (colour), `photos` (decoding), `view` (what the network sees of a photo),
+`records` (writer and readers), `errors` (the one error hierarchy).
+
 `tfrecords.load(data_dir, split)` gives a tf.data.Dataset of dicts; `read_arrays` gives the same
 data as NumPy arrays without TensorFlow (for training on other Keras backends).
 """
@@ -10,10 +14,10 @@ from tfrecords.lab import lab_to_rgb, lab_to_rgb_uint8, lightness, rgb_to_lab  #
 
 
 def load(data_dir, split="train", **kwargs):
-    from tfrecords.reader import load as _load
+    from tfrecords.records import load as _load
     return _load(data_dir, split, **kwargs)
 
 
 def read_arrays(data_dir, split="train", **kwargs):
-    from tfrecords.reader import read_arrays as _read_arrays
+    from tfrecords.records import read_arrays as _read_arrays
     return _read_arrays(data_dir, split, **kwargs)

@@ -2,7 +2,7 @@
 
 Every stage (preprocess, train, evaluate, run) reads these definitions; nothing else
 redefines them. The record layout is pure bytes/ints/floats so it can be written by Beam
-and read by tf.data or, without TensorFlow, by `tfrecords.reader.read_arrays`.
+and read by tf.data or, without TensorFlow, by `tfrecords.records.read_arrays`.
 """
 import dataclasses
 import hashlib
@@ -74,6 +74,16 @@ def quantize_ab(ab):
 
 def dequantize_ab(q):
     return unscale_ab(np.asarray(q, np.float32) / AB_QUANT)
+
+
+def model_l_from_record(q):
+    """Record L (uint8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
+    return q * (1.0 / (L_QUANT * L_SCALE)) - 1.0
+
+
+def model_ab_from_record(q):
+    """Record ab (int8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
+    return q * (1.0 / AB_QUANT)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,7 +56,7 @@ def _lab_to_linear_channels(lab):
     fy = (lab[..., 0] + 16.0) / 116.0
     fx = fy + lab[..., 1] / 500.0
     fz = fy - lab[..., 2] / 200.0
-    xyz = [_f_inv(f) * np.float32(w) for f, w in zip((fx, fy, np.maximum(fz, 0.0)), _WHITE_D65)]
+    xyz = [_f_inv(f) * np.float32(w) for f, w in zip((fx, fy, np.maximum(fz, 0.0)), _WHITE_D65, strict=True)]
     m = _XYZ_TO_RGB.astype(np.float32)
     return [m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3)]
 

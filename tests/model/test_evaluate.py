@@ -4,16 +4,19 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.helpers import jpeg_bytes, write
-from model import train
+from commands import train
+
+pytestmark = pytest.mark.slow  # runs the real command end to end
 
 
 def test_evaluate_records_writes_metrics_with_baseline_and_comparison(records, tmp_path):
     model_dir = str(tmp_path / "beta")
     train.main(["--model", "beta", "--data", str(records), "--output", model_dir, "--epochs", "1", "--batch-size", "4"])
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "evaluate", "--model", model_dir, "--data", str(records),
+    r = subprocess.run([sys.executable, "-m", "commands.cli", "evaluate", "--model", model_dir, "--data", str(records),
                         "--split", "val", "--report", str(tmp_path / "report")], capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -31,7 +34,7 @@ def test_evaluate_photo_folder_at_full_resolution_with_the_shipped_model(tmp_pat
         write(str(tmp_path / "photos" / f"{name}.jpg"), jpeg_bytes(photos[name]))
     grey = np.asarray(Image.fromarray(photos["chelsea"]).convert("L").convert("RGB"))
     write(str(tmp_path / "photos" / "grey.jpg"), jpeg_bytes(grey))
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "evaluate", "--images", str(tmp_path / "photos"),
+    r = subprocess.run([sys.executable, "-m", "commands.cli", "evaluate", "--images", str(tmp_path / "photos"),
                         "--report", str(tmp_path / "report")], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     m = json.loads((tmp_path / "report" / "metrics.json").read_text())

@@ -10,17 +10,20 @@ import time
 import numpy as np
 import pytest
 
-from model import modeldir, train
+from commands import train
+from model import checkpoints, devices, modeldir
 from tfrecords import contract as c
+
+pytestmark = pytest.mark.slow  # runs the real command end to end
 
 
 def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "commands.cli", *args], capture_output=True, text=True,
                           timeout=kw.get("timeout", 600))
 
 
 def history_epochs(model_dir):
-    with open(os.path.join(model_dir, train.HISTORY)) as f:
+    with open(os.path.join(model_dir, checkpoints.HISTORY)) as f:
         return [int(r["epoch"]) for r in csv.DictReader(f)]
 
 
@@ -69,12 +72,12 @@ def test_classification_loss_resumes_with_its_weights(records, tmp_path):
     args = ["--model", "beta", "--data", str(records), "--output", out, "--batch-size", "4",
             "--loss", "classification", "--temperature", "0.5"]
     assert train.main([*args, "--epochs", "1"]) == 0
-    loss = modeldir.load_keras(os.path.join(out, train.LAST), compile=True).loss
+    loss = modeldir.load_keras(os.path.join(out, checkpoints.LAST), compile=True).loss
     assert isinstance(loss, quantized.SoftEncodedCrossEntropy) and len(loss.weights) == quantized.NUM_BINS
     assert len(set(loss.weights)) > 1  # rebalanced from the records' colours, not uniform
     assert train.main([*args, "--epochs", "2", "--resume"]) == 0
     assert history_epochs(out) == [0, 1]
-    resumed = modeldir.load_keras(os.path.join(out, train.LAST), compile=True).loss
+    resumed = modeldir.load_keras(os.path.join(out, checkpoints.LAST), compile=True).loss
     assert resumed.weights == loss.weights
     model, card = modeldir.load(out)
     assert model.get_layer("annealed_mean").temperature == 0.5 and "T=0.5" in card["training"]["loss"]
@@ -99,9 +102,9 @@ def test_fusion_refuses_records_with_another_embedding(records, tmp_path):
 def test_resume_after_interruption_continues_from_the_last_epoch(records, tmp_path):
     out = str(tmp_path / "beta")
     args = ["train", "--model", "beta", "--data", str(records), "--output", out, "--batch-size", "2"]
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args, "--epochs", "200"],
+    proc = subprocess.Popen([sys.executable, "-m", "commands.cli", *args, "--epochs", "200"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    state = os.path.join(out, train.STATE)
+    state = os.path.join(out, checkpoints.STATE)
     deadline = time.time() + 300
     while time.time() < deadline and not (os.path.exists(state) and json.load(open(state))["epoch"] >= 2):
         time.sleep(0.2)
@@ -109,7 +112,7 @@ def test_resume_after_interruption_continues_from_the_last_epoch(records, tmp_pa
     proc.wait()
     saved = json.load(open(state))["epoch"]
     assert 2 <= saved < 200 and not os.path.exists(os.path.join(out, modeldir.MODEL_FILE))
-    last = modeldir.load_keras(os.path.join(out, train.LAST), compile=True)
+    last = modeldir.load_keras(os.path.join(out, checkpoints.LAST), compile=True)
     train_count = json.loads((records / c.DATASET_JSON).read_text())["counts"]["per_split"]["train"]
     # the optimizer state travels with the checkpoint: its step count is that of the saved epochs
     # (Keras counts one extra step in an epoch whose end it finds by running out of data)
@@ -148,7 +151,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import sys
-from pipeline import cli
+from commands import cli
 sys.exit(cli.main(["train", *sys.argv[1:]]))
 """
 
@@ -159,7 +162,7 @@ sys.exit(cli.main(["train", *sys.argv[1:]]))
     assert r.returncode == 0, r.stderr[-3000:]
     assert "training on 2 device(s)" in r.stderr
     assert "validation reads 4 of its 5 records" in r.stderr
-    with open(tmp_path / "m" / train.HISTORY) as f:
+    with open(tmp_path / "m" / checkpoints.HISTORY) as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and all(np.isfinite(float(row[k])) for row in rows for k in ("loss", "val_loss"))
 
@@ -170,8 +173,8 @@ sys.exit(cli.main(["train", *sys.argv[1:]]))
 
 def test_every_device_gets_a_share_of_every_batch():
     # training: full batches only; otherwise a last batch smaller than the device count is left out
-    assert train.usable_count(10, 4, 2, training=True) == 8
-    assert train.usable_count(3, 4, 2, training=True) == 3
-    assert train.usable_count(9, 4, 2, training=False) == 8
-    assert train.usable_count(11, 4, 2, training=False) == 11
-    assert train.usable_count(9, 4, 1, training=False) == 9
+    assert devices.usable_count(10, 4, 2, training=True) == 8
+    assert devices.usable_count(3, 4, 2, training=True) == 3
+    assert devices.usable_count(9, 4, 2, training=False) == 8
+    assert devices.usable_count(11, 4, 2, training=False) == 11
+    assert devices.usable_count(9, 4, 1, training=False) == 9

@@ -20,9 +20,12 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from PIL import Image
 
-from pipeline import cli, colorize, outputs, preprocess
+from commands import cli
+from pipeline import colorize, outputs, preprocess
 from tests.helpers import jpeg_bytes, lie_about_size, png_bytes, write
 from tfrecords.lab import lightness
+
+pytestmark = pytest.mark.slow  # runs the real command end to end
 
 LOCAL = ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
 
@@ -32,7 +35,7 @@ def run(*args):
 
 
 def cli_run(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", "run", *args, *LOCAL],
+    return subprocess.run([sys.executable, "-m", "commands.cli", "run", *args, *LOCAL],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -116,7 +119,7 @@ PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
 
 def cli_run_peak(*args):
     """(completed process, peak MiB) of one `colorize run` in a single process."""
-    r = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "pipeline.cli", "run", *args, *LOCAL],
+    r = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "commands.cli", "run", *args, *LOCAL],
                        capture_output=True, text=True, timeout=600)
     return r, int(r.stderr.strip().splitlines()[-1])
 
@@ -339,7 +342,7 @@ def test_a_second_run_on_the_same_output_is_refused_and_a_dead_runs_lock_is_take
     for i in range(120):  # enough work that the first run still runs while the second starts up
         write(str(src / f"p{i:03d}.jpg"), jpeg_bytes(np.roll(photos["coffee"], 5 * i, axis=1)))
     out = tmp_path / "out"
-    first = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--input", str(src), "--output", str(out),
+    first = subprocess.Popen([sys.executable, "-m", "commands.cli", "run", "--input", str(src), "--output", str(out),
                               "--batch-size", "1", *LOCAL], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     deadline = time.time() + 300

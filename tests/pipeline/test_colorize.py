@@ -15,8 +15,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from PIL import Image
 
 from tests.helpers import bad_inputs, jpeg_bytes, png_bytes, write
-from pipeline import colorize, images
+from pipeline import colorize
+from tfrecords import photos as images
 from tfrecords.lab import lightness
+
+pytestmark = pytest.mark.slow  # runs the real command end to end
 
 BROKEN = {"broken/zero.jpg", "broken/truncated.jpg", "broken/text.jpg", "broken/bomb.png"}
 NOT_IMAGES = {"notes/readme.txt"}
@@ -142,7 +145,7 @@ def test_killed_run_resumes_with_every_photo_done_once_and_no_partial_files(tmp_
         names.append(f"set{i % 3}/photo{i:02d}.jpg")
         write(str(tmp_path / "in" / names[-1]), jpeg_bytes(rgb))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "pipeline.cli", "run", "--input", str(tmp_path / "in"), "--output", str(out),
+    cmd = [sys.executable, "-m", "commands.cli", "run", "--input", str(tmp_path / "in"), "--output", str(out),
            "--batch-size", "2", "--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
@@ -166,11 +169,11 @@ def test_killed_run_resumes_with_every_photo_done_once_and_no_partial_files(tmp_
 def test_cli_exit_code_says_where_the_failures_are(tmp_path, photos):
     write(str(tmp_path / "in" / "ok.jpg"), jpeg_bytes(photos["coffee"]))
     write(str(tmp_path / "in" / "bad.jpg"), b"")
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--input", str(tmp_path / "in"), "--output",
+    r = subprocess.run([sys.executable, "-m", "commands.cli", "run", "--input", str(tmp_path / "in"), "--output",
                         str(tmp_path / "out"), "--direct_running_mode", "in_memory", "--direct_num_workers", "1"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 1 and f"see {tmp_path / 'out' / colorize.FAILURES}" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--input", str(tmp_path / "nowhere"),
+    r = subprocess.run([sys.executable, "-m", "commands.cli", "run", "--input", str(tmp_path / "nowhere"),
                         "--output", str(tmp_path / "out2")], capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == \
         f"colorize run: error: input {tmp_path / 'nowhere'} does not exist"
@@ -194,7 +197,7 @@ def test_tar_archive_refuses_links(tmp_path, photos):
 
 
 def test_fusion_model_gets_its_embedding_in_the_pipeline(records, tmp_path, photos):
-    from model import train
+    from commands import train
     model_dir = str(tmp_path / "fusion")
     train.main(["--model", "fusion", "--data", str(records), "--output", model_dir, "--epochs", "1", "--batch-size", "4"])
     for name in ("coffee", "rocket"):

@@ -7,16 +7,20 @@ import sys
 import apache_beam as beam
 import numpy as np
 import pytest
+from PIL import Image
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 import tfrecords
 from tests.helpers import bad_inputs, jpeg_bytes, write
-from pipeline import images, preprocess, sources
-from pipeline.embedding import WeightsError, build_inception
+from pipeline import preprocess, sources
+from model.inception import WeightsError, build_inception
+from tfrecords import photos as images, view
 from tfrecords import contract as c
 from tfrecords.lab import rgb_to_lab
+
+pytestmark = pytest.mark.slow  # runs the real command end to end
 
 SIZE = 64
 BROKEN = {"broken/zero.jpg", "broken/truncated.jpg", "broken/text.jpg", "broken/bomb.png"}
@@ -92,7 +96,7 @@ def test_records_read_back_with_documented_shapes_ranges_and_lab(dataset, photos
     # L and ab round trip: the records hold the Lab of the centre crop within half a Lab unit
     ex = seen[str(photo_tree / "real" / "chelsea.jpg")]
     with open(photo_tree / "real" / "chelsea.jpg", "rb") as f:
-        lab = rgb_to_lab(images.centre_square(images.decode_rgb(f.read()), SIZE))
+        lab = rgb_to_lab(view.square(images.decode_rgb(f.read()), SIZE, view.CROP))
     assert np.abs(c.unscale_l(ex["l"][..., 0]) - lab[..., 0]).max() <= 0.5
     assert np.abs(c.unscale_ab(ex["ab"]) - lab[..., 1:]).max() <= 0.5
     # names with spaces and non-ASCII characters survive
@@ -103,7 +107,7 @@ def test_split_is_the_same_wherever_the_folder_lies(photos, tmp_path, monkeypatc
     """A copy of a folder elsewhere, named by a relative path, splits its photos as the original did."""
     import shutil
     original = tmp_path / "original"
-    small = [images.centre_square(rgb, 48) for rgb in photos.values()]
+    small = [view.square(rgb, 48, view.CROP) for rgb in photos.values()]
     for i in range(24):
         write(str(original / f"set{i % 3}" / f"photo{i:02d}.jpg"), jpeg_bytes(small[i % len(small)]))
     shutil.copytree(original, tmp_path / "elsewhere" / "copy")
@@ -153,7 +157,7 @@ def test_tfds_source_with_mock_data(tmp_path):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "commands.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_empty_folder_is_a_clear_error(tmp_path):
@@ -165,7 +169,7 @@ def test_empty_folder_is_a_clear_error(tmp_path):
 
 
 def test_a_run_that_writes_nothing_says_so(tmp_path, photos):
-    grey = np.asarray(images.Image.fromarray(photos["coffee"]).convert("L").convert("RGB"))
+    grey = np.asarray(Image.fromarray(photos["coffee"]).convert("L").convert("RGB"))
     write(str(tmp_path / "in" / "grey.jpg"), jpeg_bytes(grey))
     r = run_cli("preprocess", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
                 "--embedding", "none", "--direct_running_mode", "in_memory", "--direct_num_workers", "1")

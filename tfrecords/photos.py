@@ -1,6 +1,7 @@
-"""Decoding photos of every kind into upright 8-bit pixels, and the crops the models see.
+"""Decoding photos of every kind into upright 8-bit pixels (PIL and NumPy only: no Beam, no TensorFlow).
 
-Each failure is an `ImageError` with a one-line reason; the stages count and list them.
+Each failure is an `ImageError` with a one-line reason; the stages count and list them. What the
+network sees of the decoded pixels is decided in `tfrecords.view`.
 """
 import io
 import warnings
@@ -10,11 +11,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tfrecords import contract as c
 from tfrecords.errors import UserError, reason_of
-from tfrecords.lab import lightness, rgb_to_lab
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp")
-# An image whose colour pixels have chroma (|ab|) below this, at the 99th percentile, has no colour.
-GREYSCALE_CHROMA = 3.0
 
 # Pillow's own bomb check is a warning below 2x its limit; ours is a hard, configurable limit.
 Image.MAX_IMAGE_PIXELS = None
@@ -140,49 +138,17 @@ def decode_rgb(data, max_pixels=c.DEFAULT_MAX_PIXELS, draft_size=None):
     return np.asarray(to_rgb(im))
 
 
-def centre_square(rgb, size):
-    """Resize so the short side is `size` (Lanczos), then crop the centre square."""
-    h, w = rgb.shape[:2]
-    scale = size / min(h, w)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    im = Image.fromarray(rgb).resize((nw, nh), Image.LANCZOS)
-    left, top = (nw - size) // 2, (nh - size) // 2
-    return np.asarray(im.crop((left, top, left + size, top + size)))
-
-
-def has_colour(lab):
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    return float(np.percentile(chroma, 99)) >= GREYSCALE_CHROMA
-
-
-def training_example(rgb, size):
-    """uint8 RGB photo -> (L uint8 [size,size], ab int8 [size,size,2], grey uint8 [299,299,3]).
-
-    Raises ImageError for photos under MIN_SIDE px and for photos without colour (callers count
-    those as skipped, see `SkipImage`).
-    """
-    h, w = rgb.shape[:2]
-    if min(h, w) < c.MIN_SIDE:
-        raise SkipImage(f"too small: {w}x{h}, short side under {c.MIN_SIDE} px")
-    square = centre_square(rgb, size)
-    lab = rgb_to_lab(square)
-    if not has_colour(lab):
-        raise SkipImage("no colour (greyscale photo)")
-    grey = grey_for_inception(centre_square(rgb, c.INCEPTION_SIZE))
-    return c.quantize_l(lab[..., 0]), c.quantize_ab(lab[..., 1:]), grey
-
-
-def grey_for_inception(rgb):
-    """The black-and-white version of an RGB image, as 3 equal uint8 channels (Inception's input)."""
-    from tfrecords.lab import grey_rgb_from_lightness
-    return grey_rgb_from_lightness(lightness(rgb))
-
-
-def inception_input(rgb):
-    """Inception's view of a whole photo at inference: the grey photo squeezed to 299x299."""
-    small = Image.fromarray(rgb).resize((c.INCEPTION_SIZE,) * 2, Image.BILINEAR)
-    return grey_for_inception(np.asarray(small))
-
-
 class SkipImage(ImageError):
-    """A readable photo that is deliberately not used (counted as skipped, not failed)."""
+    """A readable photo that is deliberately not used (counted as skipped, not failed).
+
+    `kind` is the short reason the counts are grouped by ("too small", "no colour", ...).
+    """
+
+    def __init__(self, kind, detail=""):
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+def pixels(im):
+    """An upright PIL image -> uint8 grey [H, W] (grey photos stay one channel) or RGB [H, W, 3]."""
+    return np.asarray(im) if im.mode == "L" else np.asarray(to_rgb(im))

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from tests.helpers import bad_inputs
-from pipeline import images
+from PIL import Image
+
+from tfrecords import photos as images, view
 from tfrecords import contract as c
 
 
@@ -51,11 +53,11 @@ def test_exif_rotation_gives_an_upright_photo(inputs, photos):
 def test_greyscale_and_tiny_photos_are_skipped_not_failed(inputs):
     for name, reason in (("modes/greyscale.jpg", "no colour"), ("modes/tiny.png", "too small")):
         with pytest.raises(images.SkipImage, match=reason):
-            images.training_example(images.decode_rgb(inputs[name]), 64)
+            view.training_example(images.decode_rgb(inputs[name]), 64)
 
 
 def test_training_example_is_compact_and_in_range(photos):
-    l_q, ab_q, grey = images.training_example(photos["astronaut"], c.DEFAULT_IMAGE_SIZE)
+    l_q, ab_q, grey = view.training_example(photos["astronaut"], c.DEFAULT_IMAGE_SIZE)
     assert l_q.shape == (224, 224) and ab_q.shape == (224, 224, 2) and grey.shape == (299, 299, 3)
     # Deep Koalarization stored float32 L, ab and embedding: ~606 KB a 224x224 image; ours at most a third
     assert l_q.nbytes + ab_q.nbytes + 4 * c.INCEPTION_DIM <= 606_000 / 3
@@ -64,6 +66,6 @@ def test_training_example_is_compact_and_in_range(photos):
 
 def test_draft_decoding_keeps_the_aspect_ratio(photos):
     from tests.helpers import jpeg_bytes
-    big = np.asarray(images.Image.fromarray(photos["coffee"]).resize((1600, 1200)))
+    big = np.asarray(Image.fromarray(photos["coffee"]).resize((1600, 1200)))
     small = images.decode_rgb(jpeg_bytes(big), draft_size=300)
     assert small.shape[0] * 4 == small.shape[1] * 3 and min(small.shape[:2]) >= 300

@@ -1,10 +1,30 @@
-"""Readers of the sharded, gzip-compressed records: tf.data (`load`) and pure Python (`read_arrays`)."""
+"""The records on disk, written and read in one place: `encode_example` (the writer `colorize preprocess`
+uses), `load` (tf.data), `read_arrays` (pure Python, no TensorFlow) and `batches` (whichever fits the
+Keras backend). Keys, encodings and scaling come from `tfrecords.contract`.
+"""
 import gzip
 import struct
 
 import numpy as np
 
 from tfrecords import contract as c
+
+
+def encode_example(source, l_q, ab_q, embedding=None):
+    """One record: source path, uint8 L [H, W], int8 ab [H, W, 2], optional float embedding -> bytes."""
+    import tensorflow as tf
+    h, w = l_q.shape
+    feature = {
+        c.KEY_L: tf.train.Feature(bytes_list=tf.train.BytesList(value=[np.ascontiguousarray(l_q, np.uint8).tobytes()])),
+        c.KEY_AB: tf.train.Feature(bytes_list=tf.train.BytesList(value=[np.ascontiguousarray(ab_q, np.int8).tobytes()])),
+        c.KEY_HEIGHT: tf.train.Feature(int64_list=tf.train.Int64List(value=[h])),
+        c.KEY_WIDTH: tf.train.Feature(int64_list=tf.train.Int64List(value=[w])),
+        c.KEY_SOURCE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode("utf-8")])),
+    }
+    if embedding is not None:
+        feature[c.KEY_EMBEDDING] = tf.train.Feature(
+            float_list=tf.train.FloatList(value=np.asarray(embedding, np.float32).ravel()))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
 def shard_pattern(data_dir, split):
@@ -39,8 +59,8 @@ def parse_fn(info):
         l_q = tf.reshape(tf.io.decode_raw(ex[c.KEY_L], tf.uint8), tf.stack([h, w, 1]))
         ab_q = tf.reshape(tf.io.decode_raw(ex[c.KEY_AB], tf.int8), tf.stack([h, w, 2]))
         out = {
-            "l": tf.cast(l_q, tf.float32) / (c.L_QUANT * c.L_SCALE) - 1.0,
-            "ab": tf.cast(ab_q, tf.float32) / c.AB_QUANT,
+            "l": c.model_l_from_record(tf.cast(l_q, tf.float32)),
+            "ab": c.model_ab_from_record(tf.cast(ab_q, tf.float32)),
             "source": ex[c.KEY_SOURCE],
         }
         if embedding is not None:
@@ -167,10 +187,26 @@ def read_arrays(data_dir, split="train", limit=None):
         if limit and len(ls) >= limit:
             break
     out = {
-        "l": np.stack(ls).astype(np.float32) / (c.L_QUANT * c.L_SCALE) - 1.0,
-        "ab": np.stack(abs_).astype(np.float32) / c.AB_QUANT,
+        "l": c.model_l_from_record(np.stack(ls).astype(np.float32)),
+        "ab": c.model_ab_from_record(np.stack(abs_).astype(np.float32)),
         "source": np.array(sources),
     }
     if embs:
         out["embedding"] = np.stack(embs)
     return out
+
+
+def batches(data_dir, split, batch_size, info=None, limit=None):
+    """Dicts of NumPy batches (l, ab, embedding?, source as str) of a split, whatever the Keras backend:
+    through tf.data on TensorFlow (which reads gs:// too), in pure Python elsewhere."""
+    import keras
+    if keras.backend.backend() == "tensorflow":
+        ds = load(data_dir, split, info=info)
+        if limit:
+            ds = ds.take(limit)
+        for b in ds.batch(batch_size).as_numpy_iterator():
+            yield {**b, "source": [s.decode() for s in b["source"]]}
+        return
+    arrays = read_arrays(data_dir, split, limit=limit)
+    for i in range(0, len(arrays["l"]), batch_size):
+        yield {k: (list(v[i:i + batch_size]) if k == "source" else v[i:i + batch_size]) for k, v in arrays.items()}

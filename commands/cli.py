@@ -1,4 +1,5 @@
-"""The `colorize` command: preprocess, train, evaluate, run. Each subcommand lives in its own module."""
+"""The `colorize` command: preprocess, train, evaluate, run, each in its own module; the summaries of the two
+Beam stages are printed here."""
 import logging
 import os
 import sys
@@ -30,14 +31,14 @@ def _dispatch(command, argv):
         info = preprocess.run(argv)
         return preprocess_summary(info)
     if command == "train":
-        from model import train
+        from commands import train
         return train.main(argv)
     if command == "evaluate":
-        from model import evaluate
+        from commands import evaluate
         return evaluate.main(argv)
     if command == "run":
         from pipeline import colorize
-        return colorize.main(argv)
+        return run_summary(colorize.run(argv))
     print(USAGE, file=sys.stderr)
     return 2
 
@@ -53,6 +54,17 @@ def preprocess_summary(info):
         print("error: no records were written: no usable colour photo among the inputs", file=sys.stderr)
         return 1
     return 1 if n["failed"] else 0
+
+
+def run_summary(report):
+    n = report["counts"]
+    print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
+          f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")
+    if report.get("not_written"):
+        print(report["not_written"], file=sys.stderr)
+    if n["failed"]:
+        print(f"{n['failed']} input(s) failed: see {report['failures']}", file=sys.stderr)
+    return 1 if n["failed"] or report.get("not_written") else 0
 
 
 def main(argv=None):

@@ -1,0 +1,63 @@
+"""`colorize train`: its flags, checked before anything is built; the training itself is model/train.py."""
+import argparse
+import os
+
+from model import networks, quantized
+from model import train as training
+from tfrecords import contract as c
+from tfrecords.errors import positive_float, positive_int
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="colorize train", description="fits alpha on one photo, or beta / fusion on "
+                                "the records of 'colorize preprocess'")
+    p.add_argument("--model", choices=networks.ARCHITECTURES, required=True)
+    p.add_argument("--data", help="output folder of 'colorize preprocess' (beta, fusion)")
+    p.add_argument("--image", help="the one photo alpha learns")
+    p.add_argument("--output", required=True, help="model directory to write")
+    p.add_argument("--epochs", type=positive_int, default=None, help="default: 1000 for alpha, 20 otherwise")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--learning-rate", type=positive_float, default=1e-3)
+    p.add_argument("--loss", choices=training.LOSSES, default="mse",
+                   help="mse (default, as the source projects), mae, or classification over quantized ab "
+                        "(beta, fusion: vivid colours)")
+    p.add_argument("--rebalance", type=float, default=None,
+                   help="classification: lambda, the uniform share in the class rebalancing; 1 turns it off "
+                        f"(default {quantized.REBALANCE_MIX})")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="classification: annealed-mean temperature of the written model.keras "
+                        f"(default {quantized.DEFAULT_TEMPERATURE}; 1 is the distribution's mean, towards 0 its mode)")
+    p.add_argument("--image-size", type=positive_int, default=c.DEFAULT_IMAGE_SIZE,
+                   help="alpha only; records fix it")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
+    args = p.parse_args(argv)
+    if args.model == "alpha" and not args.image:
+        p.error("--model alpha learns one photo: pass --image PHOTO")
+    if args.model != "alpha" and not args.data:
+        p.error(f"--model {args.model} trains on records: pass --data DIR")
+    if args.model == "alpha" and args.loss == "classification":
+        p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
+    if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
+        p.error("--temperature goes with --loss classification and lies in (0, 1]")
+    if args.rebalance is not None and (args.loss != "classification" or not 0 < args.rebalance <= 1):
+        p.error("--rebalance goes with --loss classification and lies in (0, 1]")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        p.error(f"--output {args.output} is a file; give a folder (it is made if missing)")
+    return args
+
+
+def recipe_of(args):
+    extra = {k: v for k, v in (("rebalance", args.rebalance), ("temperature", args.temperature)) if v is not None}
+    return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
+                           batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
+                           seed=args.seed, **extra)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    recipe = recipe_of(args)
+    if args.model == "alpha":
+        return training.train_alpha(recipe, args.image, args.output, args.image_size, args.resume)
+    c.read_dataset_json(args.data)  # a records folder that is not one is a one-line error before anything starts
+    return training.train_on_records(recipe, args.data, args.output, args.resume)

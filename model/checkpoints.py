@@ -1,0 +1,80 @@
+"""Checkpoints of a training run: best.keras (best validation loss), last.keras with its optimizer state
+and train_state.json (written under temporary names and renamed, so a kill at any moment leaves a
+consistent pair for --resume), history.csv, TensorBoard logs; and model.keras, the final model."""
+import csv
+import json
+import os
+
+import keras
+
+from model import modeldir, quantized
+from model.devices import backend
+from model.networks import ModelError
+
+BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
+
+
+def _best_so_far(history_path, monitor):
+    if not os.path.exists(history_path):
+        return None
+    with open(history_path) as f:
+        values = [float(r[monitor]) for r in csv.DictReader(f) if r.get(monitor)]
+    return min(values) if values else None
+
+
+class SaveLast(keras.callbacks.Callback):
+    """Saves last.keras (with optimizer state), then the epoch it holds, every `every` epochs."""
+
+    def __init__(self, out, extra, every=1):
+        super().__init__()
+        self.out, self.extra, self.every = out, extra, every
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every and epoch + 1 != self.params.get("epochs"):
+            return
+        tmp_model = os.path.join(self.out, "last.tmp.keras")
+        self.model.save(tmp_model)
+        os.replace(tmp_model, os.path.join(self.out, LAST))
+        with open(os.path.join(self.out, STATE + ".tmp"), "w") as f:
+            json.dump({**self.extra, "epoch": epoch + 1}, f)
+        os.replace(os.path.join(self.out, STATE + ".tmp"), os.path.join(self.out, STATE))
+
+
+def callbacks(out, monitor, resume, state_extra):
+    cbs = [
+        keras.callbacks.ModelCheckpoint(os.path.join(out, BEST), monitor=monitor, save_best_only=True,
+                                        initial_value_threshold=_best_so_far(os.path.join(out, HISTORY), monitor)
+                                        if resume else None),
+        SaveLast(out, state_extra),
+        keras.callbacks.CSVLogger(os.path.join(out, HISTORY), append=resume),
+    ]
+    if backend() == "tensorflow":
+        cbs.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
+    return cbs
+
+
+def resume_point(out, card_fields):
+    state_path = os.path.join(out, STATE)
+    if not (os.path.exists(state_path) and os.path.exists(os.path.join(out, LAST))):
+        raise ModelError(f"nothing to resume in {out}: no {LAST} / {STATE} (train without --resume)")
+    with open(state_path) as f:
+        state = json.load(f)
+    for key in ("architecture", "image_size", "embedding", "head"):
+        if state.get(key, "regression" if key == "head" else None) != card_fields.get(key):
+            raise ModelError(f"cannot resume {out}: its {key} is {state.get(key)}, "
+                             f"the new run's is {card_fields.get(key)}")
+    return state["epoch"]
+
+
+def save_final(out, model_path, temperature=None):
+    """model.keras: the chosen checkpoint's weights without optimizer state (smaller, inference only).
+
+    A classification model gets its annealed-mean decoding: model.keras predicts ab like any other."""
+    trained = modeldir.load_keras(model_path)
+    if temperature is not None:
+        plain = quantized.inference_model(trained, temperature)
+    else:
+        plain = keras.models.clone_model(trained)
+        plain.set_weights(trained.get_weights())
+    plain.save(os.path.join(out, modeldir.MODEL_FILE))
+    return plain

@@ -1,0 +1,113 @@
+"""The DoFns of both stages, called directly on real photos: what each yields, tags and writes."""
+import io
+import zipfile
+
+import numpy as np
+import apache_beam as beam
+from apache_beam.ml.inference.base import PredictionResult
+from PIL import Image
+
+from pipeline import colorize, preprocess, sources
+from tests.helpers import jpeg_bytes, write
+from tfrecords import contract as c
+from tfrecords import records
+from tfrecords.lab import lightness
+
+
+def tagged(outputs):
+    """Splits what a DoFn yielded into (main outputs, {tag: [values]})."""
+    main, tags = [], {}
+    for o in outputs:
+        if isinstance(o, beam.pvalue.TaggedOutput):
+            tags.setdefault(o.tag, []).append(o.value)
+        else:
+            main.append(o)
+    return main, tags
+
+
+def read_photos(out, **kw):
+    fn = colorize.ReadPhotos(str(out), kw.get("overwrite", False), kw.get("max_bytes", 1 << 26), c.DEFAULT_MAX_PIXELS)
+    fn.setup()
+    return fn
+
+
+def test_read_photos_reads_images_skips_others_and_what_is_done(tmp_path, photos):
+    data = jpeg_bytes(photos["coffee"])
+    write(str(tmp_path / "in" / "a.jpg"), data)
+    write(str(tmp_path / "in" / "notes.txt"), b"text")
+    fn = read_photos(tmp_path / "out")
+    element = (sources.wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
+    assert list(fn.process(element)) == [(b"a.jpg", "a.jpg", data)]
+    assert list(fn.process((sources.wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False))) == []
+    write(str(tmp_path / "out" / "a.jpg"), b"done before")
+    assert list(fn.process(element)) == []  # its colour copy exists
+    assert len(list(read_photos(tmp_path / "out", overwrite=True).process(element))) == 1
+
+
+def test_read_photos_expands_a_zip_member_by_member(tmp_path, photos):
+    archive = tmp_path / "box.zip"
+    small, big = jpeg_bytes(photos["chelsea"][:100, :100]), jpeg_bytes(photos["astronaut"])
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("one.jpg", small)
+        z.writestr("../two.jpg", small)
+        z.writestr("big.jpg", big)
+    fn = read_photos(tmp_path / "out", max_bytes=(len(small) + len(big)) // 2)
+    main, tags = tagged(fn.process((sources.wire(str(archive)), b"box.zip", True)))
+    assert [(rel, origin) for rel, origin, _ in main] == [(b"one.jpg", f"{archive}!one.jpg")]
+    assert sorted(path for path, _ in tags["failed"]) == [f"{archive}!../two.jpg", f"{archive}!big.jpg"]
+
+
+def test_prepare_model_input_yields_one_element_per_frame(photos):
+    frames = [Image.fromarray(np.roll(photos["chelsea"], 40 * i, axis=1)).convert("L").convert("P") for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    fn = colorize.PrepareModelInput(64, c.DEFAULT_MAX_PIXELS, with_grey=False)
+    out = list(fn.process((b"anim.gif", "anim.gif", buf.getvalue())))
+    assert [key[3:] for key, _ in out] == [(0, 3), (1, 3), (2, 3)]
+    assert out[0][0][2] == buf.getvalue() and out[1][0][2] is None  # only frame 0 carries the bytes
+    assert all(x.shape == (64, 64, 1) and -1 <= x.min() <= x.max() <= 1 for _, x in out)
+    _, tags = tagged(fn.process((b"bad.jpg", "bad.jpg", b"\xff\xd8\xff garbage")))
+    assert [path for path, _ in tags["failed"]] == ["bad.jpg"]
+
+
+def test_write_photos_joins_the_photos_own_lightness_with_the_predicted_colour(tmp_path, photos):
+    grey = np.asarray(Image.fromarray(photos["coffee"]).convert("L"))
+    data = jpeg_bytes(grey)
+    fn = colorize.WritePhotos(str(tmp_path), c.DEFAULT_MAX_PIXELS, None)
+    fn.setup()
+    ab = np.zeros((64, 64, 2), np.float32)
+    ab[..., 1] = 40  # yellow everywhere
+    assert list(fn.process(((b"sub/c.jpg", "sub/c.jpg", data, 0, 1), PredictionResult(None, ab)))) == []
+    with Image.open(tmp_path / "sub" / "c.jpg") as im:
+        out = np.asarray(im.convert("RGB"))
+    assert out.shape[:2] == grey.shape
+    assert np.abs(lightness(out) - lightness(grey)).mean() < 1
+    assert (out[..., 0].astype(int) - out[..., 2]).mean() > 20  # yellow: more red than blue
+
+
+def test_prepare_training_example_tags_skips_and_failures(tmp_path, photos):
+    fn = preprocess.PrepareTrainingExample(32, c.DEFAULT_MAX_PIXELS, 1 << 26, with_grey=False)
+    fn.setup()
+    paths = {"ok.jpg": jpeg_bytes(photos["coffee"]), "grey.jpg": jpeg_bytes(np.asarray(
+        Image.fromarray(photos["coffee"]).convert("L"))), "broken.jpg": b"", "notes.txt": b"hi"}
+    results = {}
+    for name, data in paths.items():
+        path = write(str(tmp_path / name), data)
+        results[name] = tagged(fn.process((sources.wire(path), sources.wire(name), None)))
+    main, _ = results["ok.jpg"]
+    (source, split_key, l_bytes, ab_bytes), grey = main[0]
+    assert split_key == b"ok.jpg" and len(l_bytes) == 32 * 32 and len(ab_bytes) == 32 * 32 * 2 and grey is None
+    assert results["grey.jpg"][1]["skipped"][0][1].startswith("no colour")
+    assert results["notes.txt"][1]["skipped"][0][1].startswith("not an image file")
+    assert results["broken.jpg"][1]["failed"][0][1] == "empty file (0 bytes)"
+
+
+def test_encode_records_writes_what_the_reader_parses(photos):
+    fn = preprocess.EncodeRecords(32, val_fraction=0.0)
+    fn.setup()
+    l_q = np.arange(32 * 32, dtype=np.uint8).reshape(32, 32)
+    ab_q = np.full((32, 32, 2), -5, np.int8)
+    [(split, data)] = list(fn.process((("p.jpg", b"p.jpg", l_q.tobytes(), ab_q.tobytes()), None)))
+    ex = records.parse_example(data)
+    assert split == "train" and ex[c.KEY_SOURCE] == [b"p.jpg"] and ex[c.KEY_HEIGHT] == [32]
+    assert np.array_equal(np.frombuffer(ex[c.KEY_L][0], np.uint8).reshape(32, 32), l_q)
