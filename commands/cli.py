@@ -17,12 +17,29 @@ USAGE = """usage: colorize {preprocess,train,evaluate,run} [options]
 
 
 
-def _quiet():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+# Warnings Beam and TensorFlow print on every run that say nothing about this run.
+HARMLESS = ("apitools not found", "Resource module is not available", "semi_persistent_directory",
+            "Logging handler created", "absl::InitializeLog", "cpu_feature_guard")
+
+
+class _Harmless(logging.Filter):
+    def filter(self, record):
+        return not any(h in record.getMessage() for h in HARMLESS)
+
+
+def _quiet(verbose):
+    """Default: our own lines, real warnings and errors. --verbose: every library's INFO lines too."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "3")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s" if not verbose else "%(asctime)s %(name)s %(message)s",
+                                           datefmt="%H:%M:%S"))
+    if not verbose:
+        handler.addFilter(_Harmless())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
     logging.getLogger("colorize").setLevel(logging.INFO)
-    for noisy in ("absl", "tensorflow", "apache_beam", "h5py"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:
+        for noisy in ("absl", "tensorflow", "apache_beam", "h5py"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _dispatch(command, argv):
@@ -60,6 +77,8 @@ def run_summary(report):
     n = report["counts"]
     print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
           f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")
+    if report.get("gallery"):
+        print(f"review the results: {report['gallery']}")
     if report.get("not_written"):
         print(report["not_written"], file=sys.stderr)
     if n["failed"]:
@@ -72,7 +91,7 @@ def main(argv=None):
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if argv else 2
-    _quiet()
+    _quiet("--verbose" in argv)
     try:
         return _dispatch(argv[0], argv[1:])
     except UserError as e:  # anything else is a bug and keeps its traceback

@@ -10,7 +10,7 @@ from model import evaluate, modeldir
 from model.networks import ModelError
 from pipeline import sources
 from tfrecords import contract as c
-from tfrecords.errors import UserError, positive_int
+from tfrecords.errors import UserError, non_negative_float, positive_int
 from tfrecords.photos import ImageError, SkipImage, is_image_name
 
 COMPARISON_ROWS = 6
@@ -25,6 +25,9 @@ def parse_args(argv):
     p.add_argument("--split", default="val", choices=c.SPLITS)
     p.add_argument("--limit", type=positive_int, default=None, help="evaluate at most N records")
     p.add_argument("--report", required=True, help="folder for metrics.json and comparison.png")
+    p.add_argument("--vividness", type=non_negative_float, default=1.0,
+                   help="scales the predicted colours' chroma, as 'colorize run --vividness' (default 1)")
+    p.add_argument("--verbose", action="store_true", help="show the libraries' log lines")
     return p.parse_args(argv)
 
 
@@ -46,9 +49,12 @@ def main(argv=None):
     model, card = modeldir.load(args.model)
     if args.data:
         info = c.read_dataset_json(args.data)
-        result = evaluate.on_records(model, card, args.data, args.split, info, args.limit, COMPARISON_ROWS)
+        result = evaluate.on_records(model, card, args.data, args.split, info, args.limit, COMPARISON_ROWS,
+                                     args.vividness)
     else:
-        result = evaluate.on_photos(model, card, photos_in(args.images), f"photos in {args.images}", COMPARISON_ROWS)
+        result = evaluate.on_photos(model, card, photos_in(args.images), f"photos in {args.images}", COMPARISON_ROWS,
+                                    args.vividness)
+    result["vividness"] = args.vividness
     print(evaluate.write_report(result, args.report, args.model, card))
     print(f"wrote {args.report}/metrics.json and comparison.png")
     return 0

@@ -31,6 +31,7 @@ def parse_args(argv):
                    help="alpha only; records fix it")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
+    p.add_argument("--verbose", action="store_true", help="show the libraries' log lines")
     args = p.parse_args(argv)
     if args.model == "alpha" and not args.image:
         p.error("--model alpha learns one photo: pass --image PHOTO")

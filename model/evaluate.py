@@ -34,7 +34,7 @@ def _score(l, pred_ab, true_ab):
     return model, base, (grey_rgb, pred_rgb, true_rgb)
 
 
-def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0):
+def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0, vividness=1.0):
     """Metrics of `model` on a split of records, at the records' size."""
     fusion = card["architecture"] == "fusion"
     if fusion:
@@ -45,7 +45,7 @@ def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0):
     per_image, examples = [], []
     for batch in records.batches(data_dir, split, PREDICT_BATCH, info=info, limit=limit):
         l_s, ab_s = batch["l"], batch["ab"]
-        pred = inference.predict_ab(model, l_s, batch["embedding"] if fusion else None)
+        pred = inference.vivid(inference.predict_ab(model, l_s, batch["embedding"] if fusion else None), vividness)
         for i, name in enumerate(batch["source"]):
             m, b, rgbs = _score(c.unscale_l(l_s[i]), pred[i], c.unscale_ab(ab_s[i]))
             per_image.append({"source": name, "model": m, "grayscale_baseline": b,
@@ -77,7 +77,7 @@ def photo_metrics(colour_rgb, true_rgb):
             "original": {"colourfulness": metrics.colourfulness(true_rgb)}}
 
 
-def on_photos(model, card, photos, what, keep_examples=0):
+def on_photos(model, card, photos, what, keep_examples=0, vividness=1.0):
     """Colour photos, (name, encoded bytes or a PhotoError to list) pairs -> metrics of their grey version
     colorized at the model's size and compared at full size; photos without colour are skipped."""
     embed = _embedder(card)
@@ -92,7 +92,7 @@ def on_photos(model, card, photos, what, keep_examples=0):
         except ImageError as e:
             skipped.append({"path": name, "reason": str(e)})
             continue
-        colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None)
+        colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None, vividness)
         per_image.append({"source": name, **photo_metrics(colour, rgb)})
         if len(examples) < keep_examples:
             examples.append((_rgb(rgb_to_lab(rgb)[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)),

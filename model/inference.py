@@ -28,6 +28,15 @@ def upsample_ab(ab_small, width, height, rows=None):
     return np.stack(chans, axis=-1)
 
 
+def vivid(ab, vividness=1.0):
+    """Predicted ab (Lab units) with its chroma scaled by `vividness`: 1 is the model as trained, above
+    1 louder colours, below 1 quieter ones, 0 grey. Hue is kept; the scaled ab stays within the
+    range the networks predict, and the Lab -> sRGB conversion clips what leaves the gamut."""
+    if vividness == 1.0:
+        return ab
+    return np.clip(np.asarray(ab, np.float32) * np.float32(vividness), -c.AB_DIVISOR, c.AB_DIVISOR)
+
+
 def merge(l_full, ab_small):
     """The photo's own L [H, W] with upsampled ab -> uint8 sRGB [H, W, 3], strip by strip.
 
@@ -50,9 +59,9 @@ def predict_ab(model, l_inputs, embeddings=None):
     return c.unscale_ab(np.asarray(model(x, training=False)))
 
 
-def colorize_pixels(model, pixels, size, embedding=None):
+def colorize_pixels(model, pixels, size, embedding=None, vividness=1.0):
     """One photo's pixels -> full-resolution colour uint8 RGB (no batching; for small jobs)."""
     l_full = lightness(np.asarray(pixels))
-    ab = predict_ab(model, view.model_input(pixels, size)[None],
-                    None if embedding is None else np.asarray(embedding)[None])[0]
+    ab = vivid(predict_ab(model, view.model_input(pixels, size)[None],
+                          None if embedding is None else np.asarray(embedding)[None])[0], vividness)
     return merge(l_full, ab)

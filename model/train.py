@@ -10,6 +10,7 @@ every model: model.keras from the chosen checkpoint, its metrics, and the model.
 import dataclasses
 import logging
 import os
+import sys
 import time
 
 import keras
@@ -81,8 +82,11 @@ def fit(recipe, out, resume, model_fields, train, val, weights=None):
     if start_epoch >= recipe.epochs:
         return {}, start_epoch
     monitor = "val_loss" if val is not None else "loss"
+    log.info("checkpoints go to %s: %s (best %s) and %s with %s (every epoch, for --resume); history in %s",
+             out, BEST, monitor, LAST, STATE, HISTORY)
     history = model.fit(train, validation_data=val, epochs=recipe.epochs, initial_epoch=start_epoch,
-                        callbacks=checkpoints.callbacks(out, monitor, resume, model_fields), verbose=2)
+                        callbacks=checkpoints.callbacks(out, monitor, resume, model_fields),
+                        verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line an epoch in logs
     return history.history, recipe.epochs
 
 

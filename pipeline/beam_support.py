@@ -1,8 +1,9 @@
-"""Shared Beam plumbing: the local runner default, spreading work, counters, progress logs, failures."""
+"""Shared Beam plumbing: the local runner default, spreading work, counters, failures, the workers' log."""
+import contextlib
 import json
 import logging
 import os
-import time
+import sys
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -15,15 +16,19 @@ NAMESPACE = "colorize"
 log = logging.getLogger("colorize")
 
 
+def is_local(beam_args):
+    """Whether the pipeline runs on this machine (no --runner given)."""
+    return not any(a == "--runner" or a.startswith("--runner=") for a in beam_args)
+
+
 def make_pipeline(beam_args):
     """A Pipeline from Beam flags. With no --runner: the in-process FnApiRunner on every core.
 
     Beam's default DirectRunner first tries to download the Prism runner binary; choosing the
     runner explicitly keeps local runs offline and quiet.
     """
-    options = PipelineOptions(beam_args)
-    if any(a == "--runner" or a.startswith("--runner=") for a in beam_args):
-        return beam.Pipeline(options=options)
+    if not is_local(beam_args):
+        return beam.Pipeline(options=PipelineOptions(beam_args))
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     local = ["--direct_num_workers", str(os.cpu_count() or 1), "--direct_running_mode", "multi_processing",
              "--default_sdk_harness_log_level", "WARNING",
@@ -96,22 +101,6 @@ def read_counters(result):
     return counts
 
 
-class Progress:
-    """Logs a worker's running count every `every_s` seconds, so long runs show they move."""
-
-    def __init__(self, what, total=None, every_s=15.0):
-        self.what, self.total, self.every_s = what, total, every_s
-        self.count, self._last = 0, time.monotonic()
-
-    def tick(self, n=1):
-        self.count += n
-        now = time.monotonic()
-        if now - self._last >= self.every_s:
-            self._last = now
-            of = f" (of {self.total} inputs in all)" if self.total else ""
-            log.info("progress: %d %s by this worker%s", self.count, self.what, of)
-
-
 def failure_line(path, reason):
     return json.dumps({"path": path, "reason": reason}, ensure_ascii=False)
 
@@ -119,3 +108,25 @@ def failure_line(path, reason):
 def write_json(tree, relpath, obj):
     """Writes a JSON report into an output folder (an outputs.OutputTree), atomically."""
     tree.write(relpath, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+@contextlib.contextmanager
+def workers_log(path, quiet=True):
+    """While a local pipeline runs, its workers' log lines (Beam's harness, TensorFlow) go to `path`,
+    not the terminal; yields the terminal's stream, for the progress bar. quiet=False changes nothing."""
+    if not quiet:
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    os.dup2(fd, 2)  # worker processes inherit fd 2
+    os.close(fd)
+    terminal = os.fdopen(os.dup(saved), "w")
+    try:
+        yield terminal
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        terminal.close()

@@ -12,8 +12,10 @@ output folder is not the input, does not hold it, and no other run writes into i
 """
 import argparse
 import io
+import os
 import posixpath
 import tarfile
+import tempfile
 import time
 import zipfile
 
@@ -24,17 +26,17 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 from PIL import Image
 
 from model import inference, modeldir
-from pipeline import archives, outputs, sources
+from pipeline import archives, gallery, outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (Progress, Spread, WriteFailures, chunk_size, counter, failure, log, make_pipeline,
-                                   read_counters, write_json)
+from pipeline.beam_support import (Spread, WriteFailures, chunk_size, counter, failure, is_local, log, make_pipeline,
+                                   read_counters, workers_log, write_json)
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
 from tfrecords import photos, view
 from tfrecords.lab import lightness
-from tfrecords.errors import DiskFull, positive_int, reason_of
+from tfrecords.errors import DiskFull, non_negative_float, positive_int, reason_of
 
-REPORT, FAILURES = "_report.json", "_failures.jsonl"
+REPORT, FAILURES, LOG = "_report.json", "_failures.jsonl", "_log.txt"
 JPEG_QUALITY = 95
 # Pillow format -> (save format, save options)
 WRITERS = {
@@ -66,12 +68,17 @@ class ReadPhotos(beam.DoFn):
     `origin` names the input in reports: its relative path, or ARCHIVE!MEMBER.
     """
 
-    def __init__(self, output, overwrite, max_bytes, max_pixels):
+    def __init__(self, output, overwrite, max_bytes, max_pixels, progress_folder=None):
         self.output, self.overwrite, self.max_bytes, self.max_pixels = output, overwrite, max_bytes, max_pixels
+        self.progress_folder = progress_folder
 
     def setup(self):
         self.tree = outputs.OutputTree(self.output)
         self.check_head = photos.head_checker(self.max_pixels)
+        self.ticker = progress.Ticker(self.progress_folder)
+
+    def teardown(self):
+        self.ticker.teardown()
 
     def process(self, element):
         path, relpath, archive = sources.unwire(element[0]), sources.unwire(element[1]), element[2]
@@ -82,14 +89,17 @@ class ReadPhotos(beam.DoFn):
             elif self._wanted(relpath):
                 yield element[1], origin, sources.read_file(path, self.max_bytes, self.check_head)
         except PHOTO_ERRORS as e:
+            self.ticker.tick()
             yield failure(origin, e)
 
     def _wanted(self, relpath):
         if not photos.is_image_name(relpath):
             counter("skipped_not_image").inc()
+            self.ticker.tick()
             return False
         if not self.overwrite and self.tree.exists(output_relpath(relpath)):
             counter("skipped_done").inc()
+            self.ticker.tick()
             return False
         return True
 
@@ -116,6 +126,7 @@ class ReadPhotos(beam.DoFn):
                             data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
                         yield sources.wire(relpath), origin, data
                 except PHOTO_ERRORS as e:
+                    self.ticker.tick()
                     yield failure(origin, e)
 
 
@@ -126,8 +137,15 @@ class PrepareModelInput(beam.DoFn):
     Only frame 0 carries the photo's bytes, so a many-page file is not copied once per page.
     """
 
-    def __init__(self, size, max_pixels, with_grey):
+    def __init__(self, size, max_pixels, with_grey, progress_folder=None):
         self.size, self.max_pixels, self.with_grey = size, max_pixels, with_grey
+        self.progress_folder = progress_folder
+
+    def setup(self):
+        self.ticker = progress.Ticker(self.progress_folder)
+
+    def teardown(self):
+        self.ticker.teardown()
 
     def process(self, element):
         relpath, origin, data = element
@@ -140,6 +158,7 @@ class PrepareModelInput(beam.DoFn):
                 example = (l_small, view.inception_input(pixels)) if self.with_grey else l_small
                 prepared.append(((relpath, origin, data if i == 0 else None, i, n), example))
         except PHOTO_ERRORS as e:
+            self.ticker.tick()
             yield failure(origin, e)
             return
         yield from prepared
@@ -151,10 +170,10 @@ class ColorizationModelHandler(ModelHandler):
     model_dir None means the model shipped with the package, found where the worker installed it.
     """
 
-    def __init__(self, model_dir, batch_size=16):
+    def __init__(self, model_dir, batch_size=16, vividness=1.0):
         # Fixed batches: a bundle's last batch is flushed smaller anyway.
         super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
-        self._model_dir = model_dir
+        self._model_dir, self._vividness = model_dir, vividness
 
     def load_model(self):
         model, _ = modeldir.load(self._model_dir)
@@ -169,7 +188,7 @@ class ColorizationModelHandler(ModelHandler):
             x = {"l": np.stack([b[0] for b in batch]), "embedding": np.stack([b[1] for b in batch])}
         else:
             x = np.stack(batch)
-        ab = c.unscale_ab(np.asarray(model(x)))
+        ab = inference.vivid(c.unscale_ab(np.asarray(model(x))), self._vividness)
         return [PredictionResult(None, a) for a in ab]
 
     def get_metrics_namespace(self):
@@ -187,20 +206,20 @@ def colour_frames(data, abs_small, max_pixels):
             pixels = photos.pixels(im)
             # An ICC profile describes the input's pixels: keep it only where those were RGB too.
             icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA", "P") else None
-            yield inference.merge(lightness(pixels), ab), icc, im.getexif(), im.info.get("duration")
+            yield inference.merge(lightness(pixels), ab), icc, im.getexif(), im.info.get("duration"), pixels
     return fmt, frames()
 
 
 def encode(fmt, frames):
     """Colour frames -> file bytes in the input's format (several frames: every one of them)."""
     save_fmt, options = WRITERS.get(fmt, ("PNG", {}))
-    first_pixels, icc, exif, duration = next(frames)
+    first_pixels, icc, exif, duration, _ = next(frames)
     extra = dict(options)
     if icc and save_fmt in ("JPEG", "MPO", "PNG", "TIFF", "WEBP"):
         extra["icc_profile"] = icc
     if exif is not None and len(exif) and save_fmt in ("JPEG", "MPO", "PNG", "TIFF", "WEBP"):
         extra["exif"] = exif.tobytes()
-    rest = [(Image.fromarray(px), d) for px, _, _, d in frames]
+    rest = [(Image.fromarray(px), d) for px, _, _, d, _ in frames]
     if rest:
         durations = [duration or 100] + [d or 100 for _, d in rest]
         extra.update(save_all=True, append_images=[im for im, _ in rest])
@@ -212,29 +231,41 @@ def encode(fmt, frames):
 
 
 class WritePhotos(beam.DoFn):
-    """((relpath, origin, bytes, 0, 1), ab) -> the colour photo at full resolution, written atomically."""
+    """((relpath, origin, bytes, 0, 1), ab) -> the colour photo at full resolution, written atomically,
+    and its two gallery thumbnails, made from the pixels already in hand."""
 
-    def __init__(self, output, max_pixels, total):
-        self.output, self.max_pixels, self.total = output, max_pixels, total
+    def __init__(self, output, max_pixels, progress_folder=None):
+        self.output, self.max_pixels, self.progress_folder = output, max_pixels, progress_folder
 
     def setup(self):
-        self.progress = Progress("photos colorized", self.total)
+        self.ticker = progress.Ticker(self.progress_folder)
         self.tree = outputs.OutputTree(self.output)
+
+    def teardown(self):
+        self.ticker.teardown()
 
     def process(self, element):
         (relpath, origin, data, _, _), result = element
         yield from self.write(relpath, origin, data, [result.inference])
 
     def write(self, relpath, origin, data, abs_small):
-        relpath = sources.unwire(relpath)
+        out = output_relpath(sources.unwire(relpath))
+        first = []
         try:
             fmt, frames = colour_frames(data, abs_small, self.max_pixels)
-            self.tree.write(output_relpath(relpath), encode(fmt, frames))
+            self.tree.write(out, encode(fmt, (first.append(f) or f for f in frames)))
         except PHOTO_ERRORS as e:
+            self.ticker.tick()
             yield failure(origin, e)
             return
         counter("colorized").inc()
-        self.progress.tick()
+        self.ticker.tick()
+        colour, pixels = first[0][0], first[0][4]
+        try:
+            gallery.write_thumbnails(self.tree, out, pixels, colour)
+        except (OSError, outputs.OutputError) as e:  # the photo is whole; the gallery shows it without thumbnails
+            counter("thumbnails_failed").inc()
+            log.warning("no thumbnails for %s: %s", origin, reason_of(e))
 
 
 class WriteMultiFrame(WritePhotos):
@@ -247,7 +278,7 @@ class WriteMultiFrame(WritePhotos):
         yield from self.write(relpath, origin, data, [p[3] for p in parts])
 
 
-def build(p, args, files, archives_, prefailed, total):
+def build(p, args, files, archives_, prefailed, progress_folder=None):
     """Adds the colorize graph to pipeline `p`."""
     size, fusion = args.card["image_size"], args.card["architecture"] == "fusion"
     elements = [(sources.wire(f.path), sources.wire(f.relpath), False) for f in files] + \
@@ -255,12 +286,12 @@ def build(p, args, files, archives_, prefailed, total):
     read = (p | "ListInputs" >> beam.Create(elements)
             | "Spread" >> Spread(chunk_size(len(elements), args.batch_size))
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(args.output, args.overwrite, args.max_file_mb << 20,
-                                                    args.max_pixels)).with_outputs("failed", main="ok"))
+                                                    args.max_pixels, progress_folder)).with_outputs("failed", main="ok"))
     photos_ = read.ok
     if archives_:  # members come out of one archive element: spread them before the heavy work
         photos_ = photos_ | "SpreadMembers" >> Spread(args.batch_size)
     prepared = photos_ | "PrepareModelInput" >> beam.ParDo(
-        PrepareModelInput(size, args.max_pixels, fusion)).with_outputs("failed", main="ok")
+        PrepareModelInput(size, args.max_pixels, fusion, progress_folder)).with_outputs("failed", main="ok")
     examples = prepared.ok
     if fusion:
         spec = modeldir.embedding_of(args.card)
@@ -269,16 +300,16 @@ def build(p, args, files, archives_, prefailed, total):
                     | "EmbedInception" >> EmbedInception(spec.weights, spec.weights_sha256, args.batch_size)
                     | "JoinEmbedding" >> beam.MapTuple(lambda k, embedding: (k[0], (k[1], embedding))))
     coloured = examples | "Colorize" >> RunInference(KeyedModelHandler(
-        ColorizationModelHandler(args.model, args.batch_size)))
+        ColorizationModelHandler(args.model, args.batch_size, args.vividness)))
     single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0][4] == 1 else 1, 2)
     written = single | "WritePhotos" >> beam.ParDo(
-        WritePhotos(args.output, args.max_pixels, total)).with_outputs("failed", main="ok")
+        WritePhotos(args.output, args.max_pixels, progress_folder)).with_outputs("failed", main="ok")
     written_multi = (multi
                      | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0][0], (kv[0][3], kv[0][1], kv[0][2],
                                                                         kv[1].inference.astype(np.float16))))
                      | "GroupFrames" >> beam.GroupByKey()
                      | "WriteMultiFrame" >> beam.ParDo(
-                         WriteMultiFrame(args.output, args.max_pixels, total)).with_outputs("failed", main="ok"))
+                         WriteMultiFrame(args.output, args.max_pixels, progress_folder)).with_outputs("failed", main="ok"))
     ((read.failed, prepared.failed, written.failed, written_multi.failed)
      | "Failures" >> WriteFailures(outputs.OutputTree(args.output).path("_failures"), prefailed))
 
@@ -292,6 +323,10 @@ def parse_args(argv):
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--max-pixels", type=positive_int, default=c.DEFAULT_MAX_PIXELS,
                    help="refuse images with more pixels, from their header (decompression bombs)")
+    p.add_argument("--vividness", type=non_negative_float, default=1.0,
+                   help="scales the predicted colours' chroma: 1 (default) is the model as trained, 1.5 louder, "
+                        "0.7 quieter, 0 grey")
+    p.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's logs instead of a progress bar")
     p.add_argument("--max-file-mb", type=positive_int, default=sources.DEFAULT_MAX_FILE_MB,
                    help="refuse a file or archive member larger than this many MiB, from its size in the folder "
                         "or the archive's header, before reading it; also caps what is read of a member "
@@ -358,16 +393,22 @@ def run(argv=None, test_pipeline=None):
         log.info("colorizing %s into %s with the %s model %s",
                  f"{len(files)} files" if files else sources.readable(args.input), tree.root,
                  args.card["architecture"], args.model or "(shipped default)")
-        p = test_pipeline or make_pipeline(beam_args)
-        build(p, args, files, archives_, prefailed, len(files) or None)
-        try:
-            result = p.run()
-            result.wait_until_finish()
-        except Exception as e:  # a worker's error, re-raised by the runner; only a full disk is expected
-            if not outputs.is_disk_full(e):
-                raise
-            raise DiskFull(f"no space left on the disk of {tree.root}: the run stopped before its end, and every "
-                           "photo written is whole. Free some space and run the same command again to finish") from None
+        local = test_pipeline is not None or is_local(beam_args)
+        total = len(files) + (zip_members(archives_) if archives_ else 0) or None
+        log_path = tree.path(LOG) if not tree.remote else os.path.join(tempfile.gettempdir(), "colorize-run.log")
+        with workers_log(log_path, quiet=test_pipeline is None and local and not args.verbose) as terminal, \
+                progress.Bar(total, "photos", terminal, local=local) as bar:
+            p = test_pipeline or make_pipeline(beam_args)
+            build(p, args, files, archives_, prefailed, bar.folder)
+            try:
+                result = p.run()
+                result.wait_until_finish()
+            except Exception as e:  # a worker's error, re-raised by the runner; only a full disk is expected
+                if not outputs.is_disk_full(e):
+                    raise
+                raise DiskFull(f"no space left on the disk of {tree.root}: the run stopped before its end, and "
+                               "every photo written is whole. Free some space and run the same command again "
+                               "to finish") from None
         counts = read_counters(result)
         report = {
             "input": sources.readable(args.input), "output": tree.root,
@@ -383,6 +424,23 @@ def run(argv=None, test_pipeline=None):
         }
         try:
             write_json(tree, REPORT, report)
-        except OSError as e:
-            report["not_written"] = f"{tree.path(REPORT)} could not be written: {reason_of(e)}"
+            if not tree.remote:
+                gallery.build(tree, report, tree.path(FAILURES))
+                report["gallery"] = tree.path(gallery.INDEX)
+        except (OSError, outputs.OutputError) as e:
+            report["not_written"] = f"the report or the gallery in {tree.root} could not be written: {reason_of(e)}"
     return report
+
+
+def zip_members(archives_):
+    """How many files the zip archives hold, from their directories (tar streams cannot say): the bar's total."""
+    n = 0
+    for a in archives_:
+        if not a.lower().endswith(".zip"):
+            return 0
+        with FileSystems.open(a, mime_type="application/octet-stream", compression_type="uncompressed") as f:
+            try:
+                n += sum(not i.is_dir() for i in zipfile.ZipFile(f).infolist())
+            except zipfile.BadZipFile:  # the pipeline lists it as failed; the bar goes without a total
+                return 0
+    return n

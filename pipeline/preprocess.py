@@ -6,15 +6,17 @@ writes dataset.json from the pipeline's counters, which add up to the inputs mat
 """
 import argparse
 import math
+import os
+import tempfile
 import time
 
 import apache_beam as beam
 import numpy as np
 
-from pipeline import outputs, sources
+from pipeline import outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (Progress, Spread, WriteFailures, counter, failure, log, make_pipeline,
-                                   read_counters, write_json)
+from pipeline.beam_support import (Spread, WriteFailures, counter, failure, is_local, log, make_pipeline,
+                                   read_counters, workers_log, write_json)
 from tfrecords import contract as c
 from tfrecords import photos, records, view
 from tfrecords.errors import positive_int
@@ -29,12 +31,16 @@ class PrepareTrainingExample(beam.DoFn):
     same photos give the same split wherever the folder lies: local, mounted elsewhere or on gs://.
     """
 
-    def __init__(self, image_size, max_pixels, max_bytes, with_grey):
+    def __init__(self, image_size, max_pixels, max_bytes, with_grey, progress_folder=None):
         self.image_size, self.max_pixels, self.max_bytes, self.with_grey = image_size, max_pixels, max_bytes, with_grey
+        self.progress_folder = progress_folder
 
     def setup(self):
-        self.progress = Progress("images prepared")
+        self.ticker = progress.Ticker(self.progress_folder)  # skips and failures end here; records in EncodeRecords
         self.check_head = photos.head_checker(self.max_pixels)
+
+    def teardown(self):
+        self.ticker.teardown()
 
     def process(self, element):
         source, split_key, pixels = element
@@ -53,27 +59,31 @@ class PrepareTrainingExample(beam.DoFn):
         except photos.SkipImage as e:
             counter("skipped").inc()
             counter("skipped: " + e.kind).inc()
+            self.ticker.tick()
             yield beam.pvalue.TaggedOutput("skipped", (source, str(e)))
             return
         except (photos.ImageError, sources.TooLarge, OSError, ValueError, EOFError) as e:
+            self.ticker.tick()
             yield failure(source, e)
             return
-        self.progress.tick()
         yield (source, split_key, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
 
 
 class EncodeRecords(beam.DoFn):
-    def __init__(self, image_size, val_fraction):
-        self.image_size, self.val_fraction = image_size, val_fraction
+    def __init__(self, image_size, val_fraction, progress_folder=None):
+        self.image_size, self.val_fraction, self.progress_folder = image_size, val_fraction, progress_folder
 
     def setup(self):
-        self.progress = Progress("records encoded")
+        self.ticker = progress.Ticker(self.progress_folder)
+
+    def teardown(self):
+        self.ticker.teardown()
 
     def process(self, element):
         key, embedding = element
         split = c.split_of(key[1], self.val_fraction)
         counter(f"written_{split}").inc()
-        self.progress.tick()
+        self.ticker.tick()
         source, _, l_bytes, ab_bytes = key
         s = self.image_size
         l_q, ab_q = np.frombuffer(l_bytes, np.uint8).reshape(s, s), np.frombuffer(ab_bytes, np.int8).reshape(s, s, 2)
@@ -94,7 +104,7 @@ def shard_count(n, fraction):
     return max(1, math.ceil(n * fraction / RECORDS_PER_SHARD)) if n else 0
 
 
-def build(p, args, files, tfds_specs, spec, refused=()):
+def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
     """Adds the preprocess graph to pipeline `p`."""
     # Photo by photo (chunks of one): Inception gains little from large batches on CPU, and
     # fine-grained work keeps every worker busy to the end.
@@ -107,13 +117,14 @@ def build(p, args, files, tfds_specs, spec, refused=()):
         inputs = (inputs, from_tfds) | "AllInputs" >> beam.Flatten()
     prepared = (inputs
                 | "DecodeAndPrepare" >> beam.ParDo(PrepareTrainingExample(
-                    args.image_size, args.max_pixels, args.max_file_mb << 20, spec is not None))
+                    args.image_size, args.max_pixels, args.max_file_mb << 20, spec is not None, progress_folder))
                 .with_outputs("skipped", "failed", main="ok"))
     examples = prepared.ok
     if spec is not None:
         examples = examples | "EmbedInception" >> EmbedInception(args.inception_weights, spec.weights_sha256,
                                                                  args.batch_size)
-    encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction))
+    encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction,
+                                                                      progress_folder))
     train, val = encoded | "SplitTrainVal" >> beam.Partition(lambda kv, _: 0 if kv[0] == "train" else 1, 2)
     n = len(files) or 4 * RECORDS_PER_SHARD
     for name, pcoll, fraction in (("train", train, 1 - args.val_fraction), ("val", val, args.val_fraction)):
@@ -142,6 +153,7 @@ def parse_args(argv):
                         help="refuse a file larger than this many MiB, before reading it "
                              f"(default {sources.DEFAULT_MAX_FILE_MB})")
     parser.add_argument("--tfds-data-dir", default=None, help="tensorflow-datasets data_dir")
+    parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's logs instead of a progress bar")
     args, beam_args = parser.parse_known_args(argv)
     if not 0 <= args.val_fraction < 1:
         parser.error("--val-fraction must be in [0, 1)")
@@ -178,10 +190,15 @@ def run(argv=None, test_pipeline=None):
     tree = outputs.OutputTree(args.output)
     with outputs.lock(tree.root, "preprocess"):
         outputs.remove_leftovers(tree.root, ["train", "val", "failures"])
-        p = test_pipeline or make_pipeline(beam_args)
-        build(p, args, files, tfds_specs, spec, refused)
-        result = p.run()
-        result.wait_until_finish()
+        local = test_pipeline is not None or is_local(beam_args)
+        log_path = (os.path.join(tree.root, "preprocess.log") if not tree.remote
+                    else os.path.join(tempfile.gettempdir(), "colorize-preprocess.log"))
+        with workers_log(log_path, quiet=test_pipeline is None and local and not args.verbose) as terminal, \
+                progress.Bar(len(files) if not tfds_specs else None, "photos", terminal, local=local) as bar:
+            p = test_pipeline or make_pipeline(beam_args)
+            build(p, args, files, tfds_specs, spec, refused, bar.folder)
+            result = p.run()
+            result.wait_until_finish()
         counts = read_counters(result)
         counts["failed"] = counts.get("failed", 0) + len(refused)
         info = dataset_info(args, spec, counts, len(files) + len(refused), time.time() - start)

@@ -52,3 +52,14 @@ def positive_float(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} is not above 0")
     return value
+
+
+def non_negative_float(text):
+    """argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0")
+    return value

@@ -62,6 +62,7 @@ def test_prepare_model_input_yields_one_element_per_frame(photos):
     buf = io.BytesIO()
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
     fn = colorize.PrepareModelInput(64, c.DEFAULT_MAX_PIXELS, with_grey=False)
+    fn.setup()
     out = list(fn.process((b"anim.gif", "anim.gif", buf.getvalue())))
     assert [key[3:] for key, _ in out] == [(0, 3), (1, 3), (2, 3)]
     assert out[0][0][2] == buf.getvalue() and out[1][0][2] is None  # only frame 0 carries the bytes
@@ -73,7 +74,7 @@ def test_prepare_model_input_yields_one_element_per_frame(photos):
 def test_write_photos_joins_the_photos_own_lightness_with_the_predicted_colour(tmp_path, photos):
     grey = np.asarray(Image.fromarray(photos["coffee"]).convert("L"))
     data = jpeg_bytes(grey)
-    fn = colorize.WritePhotos(str(tmp_path), c.DEFAULT_MAX_PIXELS, None)
+    fn = colorize.WritePhotos(str(tmp_path), c.DEFAULT_MAX_PIXELS)
     fn.setup()
     ab = np.zeros((64, 64, 2), np.float32)
     ab[..., 1] = 40  # yellow everywhere

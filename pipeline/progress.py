@@ -1,0 +1,117 @@
+"""Progress of a local run, drawn by the launcher as one bar over all worker processes.
+
+Workers (`Ticker`, in a DoFn) write their running count to a small file of their own in a folder the
+launcher made, at most twice a second, by atomic rename; the launcher (`Bar`, in a thread beside the
+pipeline) adds the files up and draws: photos done of the total, photos per second, elapsed time and
+the estimated time left. On a terminal it redraws one line in place; elsewhere (CI, logs) it prints a
+plain line every 30 seconds. Runs on a remote runner have no shared folder: their runner's own
+console shows progress.
+"""
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+TICK_EVERY_S = 0.5
+PLAIN_EVERY_S = 30.0
+BAR_WIDTH = 24
+
+
+class Ticker:
+    """A worker's count of finished inputs, published to the launcher's progress folder."""
+
+    def __init__(self, folder):
+        self.folder, self.count, self._last = folder, 0, 0.0
+        self.name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def tick(self, n=1):
+        self.count += n
+        now = time.monotonic()
+        if self.folder and now - self._last >= TICK_EVERY_S:
+            self._last = now
+            self.publish()
+
+    def publish(self):
+        tmp = os.path.join(self.folder, f".{self.name}")
+        with open(tmp, "w") as f:
+            f.write(str(self.count))
+        os.replace(tmp, os.path.join(self.folder, self.name))
+
+    def teardown(self):
+        if self.folder and self.count:
+            self.publish()
+
+
+def done_in(folder):
+    """The sum of every worker's published count."""
+    total = 0
+    for name in os.listdir(folder):
+        if name.startswith("."):
+            continue
+        try:
+            with open(os.path.join(folder, name)) as f:
+                total += int(f.read() or 0)
+        except (OSError, ValueError):  # a worker's file replaced while read: counted next time
+            continue
+    return total
+
+
+def clock(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def line(done, total, elapsed, what):
+    """'[#####-----] 120/500 photos  9.8/s  0:12 elapsed  0:39 left' (no total: count and rate only)."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    if total:
+        filled = min(BAR_WIDTH, int(BAR_WIDTH * done / total))
+        left = "0:00" if done >= total else clock((total - done) / rate) if rate > 0 else "--:--"
+        return (f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{total} {what}  {rate:.1f}/s  "
+                f"{clock(elapsed)} elapsed  {left} left")
+    return f"{done} {what}  {rate:.1f}/s  {clock(elapsed)} elapsed"
+
+
+class Bar:
+    """The launcher's side: `with Bar(total, 'photos') as bar:` run the pipeline with `bar.folder`."""
+
+    def __init__(self, total, what, stream=None, local=True):
+        self.total, self.what, self.stream = total, what, stream or sys.stderr
+        self.folder = tempfile.mkdtemp(prefix="colorize-progress-") if local else None
+        self.tty = self.stream.isatty()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._draw, daemon=True)
+
+    def __enter__(self):
+        self.start = time.monotonic()
+        if self.folder:
+            self._thread.start()
+        return self
+
+    def _draw(self):
+        last_plain = self.start
+        while not self._stop.wait(TICK_EVERY_S):
+            now = time.monotonic()
+            if self.tty:
+                self._write("\r" + line(done_in(self.folder), self.total, now - self.start, self.what) + "\x1b[K")
+            elif now - last_plain >= PLAIN_EVERY_S:
+                last_plain = now
+                self._write(line(done_in(self.folder), self.total, now - self.start, self.what) + "\n")
+
+    def _write(self, text):
+        self.stream.write(text)
+        self.stream.flush()
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self.folder:
+            self._thread.join()
+            done = done_in(self.folder)
+            final = line(done, self.total, time.monotonic() - self.start, self.what)
+            self._write(("\r" + final + "\x1b[K\n") if self.tty else final + "\n")
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return False
