@@ -230,6 +230,14 @@ def encode(fmt, frames):
     return buf.getvalue()
 
 
+def keeping_first(frames, kept):
+    """Passes frames through, appending the first one to `kept`."""
+    for i, frame in enumerate(frames):
+        if i == 0:
+            kept.append(frame)
+        yield frame
+
+
 class WritePhotos(beam.DoFn):
     """((relpath, origin, bytes, 0, 1), ab) -> the colour photo at full resolution, written atomically,
     and its two gallery thumbnails, made from the pixels already in hand."""
@@ -250,10 +258,10 @@ class WritePhotos(beam.DoFn):
 
     def write(self, relpath, origin, data, abs_small):
         out = output_relpath(sources.unwire(relpath))
-        first = []
+        first = []  # the first frame's (colour, pixels), kept for the gallery's thumbnails
         try:
             fmt, frames = colour_frames(data, abs_small, self.max_pixels)
-            self.tree.write(out, encode(fmt, (first.append(f) or f for f in frames)))
+            self.tree.write(out, encode(fmt, keeping_first(frames, first)))
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
