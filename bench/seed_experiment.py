@@ -23,12 +23,12 @@ def records(photos, n, size, work):
 
 def fit(arch, data, info, epochs, batch):
     import keras
-    from model import networks, train
+    from model import networks, training_data
     keras.utils.set_random_seed(0)
     fusion = arch == "fusion"
     model = networks.build(arch, info["image_size"], info["embedding"]["dim"] if fusion else None)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    model.fit(train.tf_dataset(data, "train", info, batch, fusion, 0, True), epochs=epochs, verbose=0)
+    model.fit(training_data.tf_dataset(data, "train", info, batch, fusion, 0, True), epochs=epochs, verbose=0)
     return model
 
 

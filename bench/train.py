@@ -22,8 +22,8 @@ def make_records(photos, n, work):
 
 
 def input_throughput(data, info, batch, seconds=10.0):
-    from model import train
-    ds = train.tf_dataset(data, "train", info, batch, True, 0, True).repeat()
+    from model import training_data
+    ds = training_data.tf_dataset(data, "train", info, batch, True, 0, True).repeat()
     it = iter(ds)
     next(it)
     n, start = 0, time.perf_counter()
@@ -35,10 +35,10 @@ def input_throughput(data, info, batch, seconds=10.0):
 
 def model_throughput(data, info, batch, steps):
     import keras
-    from model import networks, train
+    from model import networks, training_data
     model = networks.build("fusion", info["image_size"], info["embedding"]["dim"])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    ds = train.tf_dataset(data, "train", info, batch, True, 0, True).repeat().take(steps + 2)
+    ds = training_data.tf_dataset(data, "train", info, batch, True, 0, True).repeat().take(steps + 2)
     model.fit(ds.take(2), verbose=0)  # build and trace
     start = time.perf_counter()
     model.fit(ds.skip(2), verbose=0)
