@@ -4,11 +4,9 @@ Writes REPORT/metrics.json (overall and per image) and REPORT/comparison.png (gr
 original). The evaluation itself is model/evaluate.py; metric definitions: model/metrics.py.
 """
 import argparse
-import os
 
 from model import evaluate, modeldir
-from model.networks import ModelError
-from pipeline import sources
+from pipeline import outputs, sources
 from tfrecords import contract as c
 from tfrecords.errors import UserError, non_negative_float, positive_int
 from tfrecords.photos import ImageError, SkipImage, is_image_name
@@ -44,8 +42,7 @@ def photos_in(folder):
 
 def main(argv=None):
     args = parse_args(argv)
-    if os.path.exists(args.report) and not os.path.isdir(args.report):
-        raise ModelError(f"--report {args.report} is a file; give a folder (it is made if missing)")
+    outputs.check_folder(args.report, "--report")
     model, card = modeldir.load(args.model)
     if args.data:
         info = c.read_dataset_json(args.data)

@@ -1,9 +1,9 @@
 """`colorize train`: its flags, checked before anything is built; the training itself is model/train.py."""
 import argparse
-import os
 
 from model import networks, quantized
 from model import train as training
+from pipeline import outputs
 from tfrecords import contract as c
 from tfrecords.errors import positive_float, positive_int
 
@@ -43,8 +43,6 @@ def parse_args(argv):
         p.error("--temperature goes with --loss classification and lies in (0, 1]")
     if args.rebalance is not None and (args.loss != "classification" or not 0 < args.rebalance <= 1):
         p.error("--rebalance goes with --loss classification and lies in (0, 1]")
-    if os.path.exists(args.output) and not os.path.isdir(args.output):
-        p.error(f"--output {args.output} is a file; give a folder (it is made if missing)")
     return args
 
 
@@ -57,6 +55,7 @@ def recipe_of(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    outputs.check_folder(args.output)
     recipe = recipe_of(args)
     if args.model == "alpha":
         return training.train_alpha(recipe, args.image, args.output, args.image_size, args.resume)

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from model import checkpoints, evaluate, inference, modeldir, networks, quantized
-from model.checkpoints import BEST, HISTORY, LAST, STATE  # noqa: F401  (where a run's files go)
+from model.checkpoints import BEST, HISTORY, LAST, STATE
 from model.devices import backend, distribution_scope
 from model.networks import ModelError
 from model.training_data import datasets

@@ -4,15 +4,21 @@ import json
 import logging
 import os
 import sys
+import tempfile
+import tarfile
+import zipfile
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tfrecords.errors import reason_of
+from tfrecords.errors import UserError, reason_of
 
 NAMESPACE = "colorize"
+# What reading, decoding and writing one photo may raise: a listed failure of that photo, not of the
+# run (ImageError, TooLarge and OutputError are UserErrors). Anything else is a bug.
+PHOTO_ERRORS = (UserError, OSError, ValueError, EOFError, tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile)
 log = logging.getLogger("colorize")
 
 
@@ -130,3 +136,16 @@ def workers_log(path, quiet=True):
         os.dup2(saved, 2)
         os.close(saved)
         terminal.close()
+
+
+@contextlib.contextmanager
+def watched(tree, log_name, total, beam_args, verbose, in_process=False):
+    """What a person sees of a local run: one progress bar over all its workers, with their log lines
+    sent to `log_name` in the output folder (a temporary file for gs:// outputs) unless `verbose`.
+    Yields the folder the workers publish their progress to (None on a remote runner)."""
+    from pipeline import progress
+    local = in_process or is_local(beam_args)
+    log_path = tree.path(log_name) if not tree.remote else os.path.join(tempfile.gettempdir(), f"colorize-{log_name}")
+    with workers_log(log_path, quiet=local and not in_process and not verbose) as terminal, \
+            progress.Bar(total, "photos", terminal, local=local) as bar:
+        yield bar.folder

@@ -12,10 +12,7 @@ output folder is not the input, does not hold it, and no other run writes into i
 """
 import argparse
 import io
-import os
 import posixpath
-import tarfile
-import tempfile
 import time
 import zipfile
 
@@ -28,8 +25,8 @@ from PIL import Image
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (Spread, WriteFailures, chunk_size, counter, failure, is_local, log, make_pipeline,
-                                   read_counters, workers_log, write_json)
+from pipeline.beam_support import (PHOTO_ERRORS, Spread, WriteFailures, chunk_size, counter, failure, log, make_pipeline,
+                                   read_counters, watched, write_json)
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
 from tfrecords import photos, view
@@ -49,11 +46,6 @@ WRITERS = {
     "MPO": ("MPO", {"quality": JPEG_QUALITY, "subsampling": 0}),
 }
 MULTI_FRAME_FORMATS = ("TIFF", "PNG", "WEBP", "MPO")  # save formats that hold every frame / page
-# What reading and decoding a photo may raise; anything else is a bug.
-PHOTO_ERRORS = (photos.ImageError, sources.TooLarge, outputs.OutputError, OSError, ValueError, EOFError,
-                tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile)
-
-
 def output_relpath(relpath):
     """Where a photo's colour copy goes, relative to --output."""
     if relpath.lower().endswith(".gif"):
@@ -346,10 +338,9 @@ def check_paths(args):
     """Refuses an output folder that is the input or holds it, compared by real paths; returns
     (files, archives, failures found while listing)."""
     outputs.check_folder(args.output)
-    archive = sources.is_archive(args.input) and not sources.is_pattern(args.input)
-    if archive and not sources.exists(args.input):
-        raise sources.InputError(f"input {sources.readable(args.input)} does not exist")
-    if not archive and not sources.is_pattern(args.input) and not sources.exists(args.input):
+    pattern = sources.is_pattern(args.input)
+    archive = sources.is_archive(args.input) and not pattern
+    if not pattern and not sources.exists(args.input):
         raise sources.InputError(f"input {sources.readable(args.input)} does not exist")
     real_in, real_out = sources.real(sources.root_of(args.input) if not archive else args.input), \
         sources.real(args.output)
@@ -401,13 +392,10 @@ def run(argv=None, test_pipeline=None):
         log.info("colorizing %s into %s with the %s model %s",
                  f"{len(files)} files" if files else sources.readable(args.input), tree.root,
                  args.card["architecture"], args.model or "(shipped default)")
-        local = test_pipeline is not None or is_local(beam_args)
         total = len(files) + (zip_members(archives_) if archives_ else 0) or None
-        log_path = tree.path(LOG) if not tree.remote else os.path.join(tempfile.gettempdir(), "colorize-run.log")
-        with workers_log(log_path, quiet=test_pipeline is None and local and not args.verbose) as terminal, \
-                progress.Bar(total, "photos", terminal, local=local) as bar:
+        with watched(tree, LOG, total, beam_args, args.verbose, in_process=test_pipeline is not None) as progress_folder:
             p = test_pipeline or make_pipeline(beam_args)
-            build(p, args, files, archives_, prefailed, bar.folder)
+            build(p, args, files, archives_, prefailed, progress_folder)
             try:
                 result = p.run()
                 result.wait_until_finish()

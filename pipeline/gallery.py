@@ -69,7 +69,7 @@ overflow-wrap:anywhere}.broken{outline:3px solid #c00}
 table{border-collapse:collapse}td{border-bottom:1px solid #ddd;padding:4px 8px;font-size:13px}"""
 
 
-def _page(title, header, body, depth):
+def _page(title, header, body):
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body>{header}{body}</body></html>")
 
@@ -117,7 +117,7 @@ def build(tree, report, failures_path):
                            f"</figcaption></figure>")
         body = f"<main class='grid'>{''.join(figures)}</main>"
         name = INDEX if i == 1 else f"{FOLDER}/page-{i}.html"
-        tree.write(name, _page(f"colorize run, page {i}", _header(report, pages, depth, i), body, depth).encode())
+        tree.write(name, _page(f"colorize run, page {i}", _header(report, pages, depth, i), body).encode())
     rows = []
     if os.path.exists(failures_path):
         with open(failures_path, encoding="utf-8") as f:
@@ -125,7 +125,7 @@ def build(tree, report, failures_path):
                 entry = json.loads(raw)
                 rows.append(f"<tr><td>{html.escape(entry['path'])}</td><td>{html.escape(entry['reason'])}</td></tr>")
     body = f"<h2>failures</h2><table>{''.join(rows) or '<tr><td>none</td></tr>'}</table>"
-    tree.write(f"{FOLDER}/failures.html", _page("colorize run: failures", _header(report, pages, 1, 0), body, 1).encode())
+    tree.write(f"{FOLDER}/failures.html", _page("colorize run: failures", _header(report, pages, 1, 0), body).encode())
     return pages
 
 

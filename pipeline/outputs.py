@@ -23,13 +23,17 @@ import socket
 import stat
 import uuid
 
-from apache_beam.io.filesystems import FileSystems
-
 from tfrecords.errors import UserError
 
 TMP_MARK = ".colorize-tmp-"
 LOCK_FILE = ".colorize.lock"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _filesystems():
+    """Beam's FileSystems, for gs:// outputs only: checking a local folder needs no Beam."""
+    from apache_beam.io.filesystems import FileSystems
+    return FileSystems
 
 
 class OutputError(UserError):
@@ -49,7 +53,7 @@ class OutputTree:
     def exists(self, relpath):
         """Whether a finished file is there. A link or a folder where the file goes is an OutputError."""
         if self.remote:
-            return FileSystems.exists(self.path(relpath))
+            return _filesystems().exists(self.path(relpath))
         folders, name = _split(relpath)
         try:
             fd = self._open_folders(folders, create=False)
@@ -68,7 +72,7 @@ class OutputTree:
     def write(self, relpath, data):
         """Writes bytes under a temporary name, flushes them to disk, renames: all or nothing."""
         if self.remote:
-            with FileSystems.create(self.path(relpath)) as f:
+            with _filesystems().create(self.path(relpath)) as f:
                 f.write(data)
             return
         folders, name = _split(relpath)
@@ -136,10 +140,10 @@ def _show(relpath):
     return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def check_folder(output):
-    """--output must be a folder or not exist yet."""
-    if "://" not in output and os.path.exists(output) and not os.path.isdir(output):
-        raise OutputError(f"--output {output} is a file; give a folder (it is made if missing)")
+def check_folder(path, flag="--output"):
+    """A folder a command writes into must be a folder or not exist yet."""
+    if "://" not in path and os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(f"{flag} {path} is a file; give a folder (it is made if missing)")
 
 
 class Lock:

@@ -6,8 +6,6 @@ writes dataset.json from the pipeline's counters, which add up to the inputs mat
 """
 import argparse
 import math
-import os
-import tempfile
 import time
 
 import apache_beam as beam
@@ -15,8 +13,8 @@ import numpy as np
 
 from pipeline import outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (Spread, WriteFailures, counter, failure, is_local, log, make_pipeline,
-                                   read_counters, workers_log, write_json)
+from pipeline.beam_support import (PHOTO_ERRORS, Spread, WriteFailures, counter, failure, log, make_pipeline,
+                                   read_counters, watched, write_json)
 from tfrecords import contract as c
 from tfrecords import photos, records, view
 from tfrecords.errors import positive_int
@@ -62,7 +60,7 @@ class PrepareTrainingExample(beam.DoFn):
             self.ticker.tick()
             yield beam.pvalue.TaggedOutput("skipped", (source, str(e)))
             return
-        except (photos.ImageError, sources.TooLarge, OSError, ValueError, EOFError) as e:
+        except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(source, e)
             return
@@ -190,13 +188,10 @@ def run(argv=None, test_pipeline=None):
     tree = outputs.OutputTree(args.output)
     with outputs.lock(tree.root, "preprocess"):
         outputs.remove_leftovers(tree.root, ["train", "val", "failures"])
-        local = test_pipeline is not None or is_local(beam_args)
-        log_path = (os.path.join(tree.root, "preprocess.log") if not tree.remote
-                    else os.path.join(tempfile.gettempdir(), "colorize-preprocess.log"))
-        with workers_log(log_path, quiet=test_pipeline is None and local and not args.verbose) as terminal, \
-                progress.Bar(len(files) if not tfds_specs else None, "photos", terminal, local=local) as bar:
+        with watched(tree, "preprocess.log", len(files) if not tfds_specs else None, beam_args, args.verbose,
+                     in_process=test_pipeline is not None) as progress_folder:
             p = test_pipeline or make_pipeline(beam_args)
-            build(p, args, files, tfds_specs, spec, refused, bar.folder)
+            build(p, args, files, tfds_specs, spec, refused, progress_folder)
             result = p.run()
             result.wait_until_finish()
         counts = read_counters(result)

@@ -200,10 +200,8 @@ def list_files(spec, exclude=None):
     return list_inputs(spec, exclude).files
 
 
-def size_of(path):
-    """A file's size in bytes from the file system, before reading it."""
-    if not is_remote(path):
-        return os.stat(path).st_size
+def _remote_size(path):
+    """A remote file's size in bytes from its listing, before reading it."""
     return _filesystems().match([escape_glob(path)])[0].metadata_list[0].size_in_bytes
 
 
@@ -211,7 +209,7 @@ def read_file(path, max_bytes, check_head=None):
     """A whole file's bytes, refused from its size before reading when over `max_bytes`."""
     if is_remote(path):
         with _filesystems().open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
-            return read_bounded(f, size_of(path), max_bytes, check_head)
+            return read_bounded(f, _remote_size(path), max_bytes, check_head)
     with open(path, "rb") as f:
         return read_bounded(f, os.fstat(f.fileno()).st_size, max_bytes, check_head)
 

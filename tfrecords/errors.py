@@ -32,34 +32,27 @@ def reason_of(error):
     return (text.splitlines()[0].strip() if text else "") or type(error).__name__
 
 
+def _number(text, kind, ok, bound):
+    """argparse type helper: `text` as `kind`, or a one-line error saying which bound it misses."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{value} {bound}")
+    return value
+
+
 def positive_int(text):
     """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
+    return _number(text, int, lambda v: v >= 1, "is not at least 1")
 
 
 def positive_float(text):
     """argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} is not above 0")
-    return value
+    return _number(text, float, lambda v: v > 0, "is not above 0")
 
 
 def non_negative_float(text):
     """argparse type: a number of at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{value} is below 0")
-    return value
+    return _number(text, float, lambda v: v >= 0, "is below 0")
