@@ -2,6 +2,7 @@
 import argparse
 
 from model import networks, quantized
+from model.training_data import AUGMENTS
 from model import train as training
 from pipeline import outputs
 from tfrecords import contract as c
@@ -18,6 +19,8 @@ def parse_args(argv):
     p.add_argument("--epochs", type=positive_int, default=None, help="default: 1000 for alpha, 20 otherwise")
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--learning-rate", type=positive_float, default=1e-3)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="cosine: decay the learning rate to 0 over the run (default constant)")
     p.add_argument("--loss", choices=training.LOSSES, default="mse",
                    help="mse (default, as the source projects), mae, or classification over quantized ab "
                         "(beta, fusion: vivid colours)")
@@ -27,6 +30,14 @@ def parse_args(argv):
     p.add_argument("--temperature", type=float, default=None,
                    help="classification: annealed-mean temperature of the written model.keras "
                         f"(default {quantized.DEFAULT_TEMPERATURE}; 1 is the distribution's mean, towards 0 its mode)")
+    p.add_argument("--ema", action="store_true",
+                   help="validate, checkpoint and write an exponential moving average of the weights")
+    p.add_argument("--augment", choices=AUGMENTS, default="flip",
+                   help="flip (default): random left-right flips; zoom: flips and random crops of 75-100 %% "
+                        "of the side, resized back")
+    p.add_argument("--vividness", type=positive_float, default=None,
+                   help="classification: the written model's own colour strength, the chroma factor "
+                        "'colorize run --vividness' multiplies (default 1)")
     p.add_argument("--image-size", type=positive_int, default=c.DEFAULT_IMAGE_SIZE,
                    help="alpha only; records fix it")
     p.add_argument("--seed", type=int, default=42)
@@ -41,16 +52,19 @@ def parse_args(argv):
         p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
     if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
         p.error("--temperature goes with --loss classification and lies in (0, 1]")
+    if args.vividness is not None and args.loss != "classification":
+        p.error("--vividness goes with --loss classification (it is built into the annealed-mean decoding)")
     if args.rebalance is not None and (args.loss != "classification" or not 0 < args.rebalance <= 1):
         p.error("--rebalance goes with --loss classification and lies in (0, 1]")
     return args
 
 
 def recipe_of(args):
-    extra = {k: v for k, v in (("rebalance", args.rebalance), ("temperature", args.temperature)) if v is not None}
+    extra = {k: v for k, v in (("rebalance", args.rebalance), ("temperature", args.temperature),
+                               ("vividness", args.vividness)) if v is not None}
     return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
                            batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
-                           seed=args.seed, **extra)
+                           lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, seed=args.seed, **extra)
 
 
 def main(argv=None):

@@ -40,12 +40,16 @@ class SaveLast(keras.callbacks.Callback):
         os.replace(os.path.join(self.out, STATE + ".tmp"), os.path.join(self.out, STATE))
 
 
-def callbacks(out, monitor, resume, state_extra):
-    cbs = [
+def callbacks(out, monitor, resume, state_extra, ema=False):
+    """Checkpoints, history and logs. With EMA weights, validation and best.keras use the averaged
+    weights, while last.keras (saved first) keeps the raw ones and the optimizer their average."""
+    cbs = [SaveLast(out, state_extra)]
+    if ema:
+        cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    cbs += [
         keras.callbacks.ModelCheckpoint(os.path.join(out, BEST), monitor=monitor, save_best_only=True,
                                         initial_value_threshold=_best_so_far(os.path.join(out, HISTORY), monitor)
                                         if resume else None),
-        SaveLast(out, state_extra),
         keras.callbacks.CSVLogger(os.path.join(out, HISTORY), append=resume),
     ]
     if backend() == "tensorflow":
@@ -66,13 +70,14 @@ def resume_point(out, card_fields):
     return state["epoch"]
 
 
-def save_final(out, model_path, temperature=None):
+def save_final(out, model_path, temperature=None, vividness=1.0):
     """model.keras: the chosen checkpoint's weights without optimizer state (smaller, inference only).
 
-    A classification model gets its annealed-mean decoding: model.keras predicts ab like any other."""
+    A classification model gets its annealed-mean decoding (and its built-in vividness): model.keras
+    predicts ab like any other."""
     trained = modeldir.load_keras(model_path)
     if temperature is not None:
-        plain = quantized.inference_model(trained, temperature)
+        plain = quantized.inference_model(trained, temperature, vividness)
     else:
         plain = keras.models.clone_model(trained)
         plain.set_weights(trained.get_weights())

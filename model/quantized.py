@@ -107,23 +107,25 @@ class AnnealedMean(layers.Layer):
     """Bin probabilities [..., Q] -> ab scaled to [-1, 1] [..., 2]: the mean of the distribution
     sharpened by temperature T (T=1: the plain mean; T->0: the mode; 0.38 as Zhang et al.)."""
 
-    def __init__(self, temperature=DEFAULT_TEMPERATURE, **kwargs):
+    def __init__(self, temperature=DEFAULT_TEMPERATURE, vividness=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.temperature = float(temperature)
+        self.temperature, self.vividness = float(temperature), float(vividness)
 
     def call(self, probs):
         sharpened = ops.softmax(ops.log(ops.clip(probs, 1e-7, 1.0)) / self.temperature, axis=-1)
-        return ops.einsum("...q,qc->...c", sharpened, ops.convert_to_tensor(AB_BINS / c.AB_DIVISOR))
+        ab = ops.einsum("...q,qc->...c", sharpened, ops.convert_to_tensor(AB_BINS / c.AB_DIVISOR))
+        # The model's own colour strength, as `colorize run --vividness` scales it (model.inference.vivid).
+        return ab if self.vividness == 1.0 else ops.clip(ab * self.vividness, -1.0, 1.0)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 2)
 
     def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}
+        return {**super().get_config(), "temperature": self.temperature, "vividness": self.vividness}
 
 
-def inference_model(trained, temperature=DEFAULT_TEMPERATURE):
+def inference_model(trained, temperature=DEFAULT_TEMPERATURE, vividness=1.0):
     """The trained probability model -> a model that outputs ab at full size, like the regression ones."""
-    ab = AnnealedMean(temperature, name="annealed_mean")(trained.output)
+    ab = AnnealedMean(temperature, vividness, name="annealed_mean")(trained.output)
     ab = layers.UpSampling2D(2, interpolation="bilinear", name="ab")(ab)
     return keras.Model(trained.input, ab, name=trained.name)

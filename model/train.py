@@ -29,6 +29,7 @@ log = logging.getLogger("colorize")
 LOSSES = ("mse", "mae", "classification")
 REBALANCE_SAMPLE = 1000  # training records whose colours set the classification loss's weights
 CARD_EVAL_LIMIT = 1000  # records the card's metrics are computed on
+EMA_MOMENTUM = 0.999  # averages about the last 1000 steps
 ALPHA_SAVE_EVERY = 100  # alpha epochs are one step each: checkpoint every 100
 
 
@@ -43,6 +44,10 @@ class Recipe:
     rebalance: float = quantized.REBALANCE_MIX      # classification: lambda, the uniform share
     temperature: float = quantized.DEFAULT_TEMPERATURE  # classification: annealed-mean T of model.keras
     seed: int = 42
+    lr_schedule: str = "constant"  # or "cosine": decays to 0 over the run's steps
+    ema: bool = False              # validate and keep an exponential moving average of the weights
+    augment: str = "flip"          # or "zoom": flips and random crops of 75-100 % of the side
+    vividness: float = 1.0         # classification: the written model's built-in colour strength
 
     @property
     def head(self):
@@ -54,11 +59,20 @@ class Recipe:
                     f"(lambda {self.rebalance}); annealed mean T={self.temperature}")
         return f"{self.loss} on ab / 110"
 
-    def compiled_model(self, size, embedding_dim, bin_weights=None):
+    def compiled_model(self, size, embedding_dim, bin_weights=None, steps_per_epoch=None):
         model = networks.build(self.model, size, embedding_dim, self.head)
         loss = quantized.SoftEncodedCrossEntropy(bin_weights) if self.loss == "classification" else self.loss
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
+        optimizer = keras.optimizers.Adam(self.learning_rate_of(steps_per_epoch), use_ema=self.ema,
+                                          ema_momentum=EMA_MOMENTUM)
+        model.compile(optimizer=optimizer, loss=loss)
         return model
+
+    def learning_rate_of(self, steps_per_epoch):
+        """Adam's learning rate: constant, or a cosine decay to 0 over every step of the run, which
+        the optimizer's step count carries through --resume."""
+        if self.lr_schedule == "constant":
+            return self.learning_rate
+        return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=self.epochs * steps_per_epoch)
 
 
 def bin_weights(recipe, data_dir, info):
@@ -66,6 +80,16 @@ def bin_weights(recipe, data_dir, info):
     ab = np.concatenate([b["ab"] for b in records.batches(data_dir, "train", 256, info=info,
                                                                    limit=REBALANCE_SAMPLE)])
     return quantized.rebalancing_weights(ab, mix=recipe.rebalance)
+
+
+def steps_per_epoch(train):
+    """Batches an epoch of a training input: ArrayBatches knows its length, a tf.data pipeline its cardinality."""
+    if hasattr(train, "cardinality"):
+        n = int(train.cardinality())
+        if n < 0:
+            raise ModelError("the training input does not know its length; a cosine schedule needs it")
+        return n
+    return len(train)
 
 
 def fit(recipe, out, resume, model_fields, train, val, weights=None):
@@ -78,14 +102,14 @@ def fit(recipe, out, resume, model_fields, train, val, weights=None):
             log.info("resuming %s at epoch %d of %d", out, start_epoch, recipe.epochs)
         else:
             model = recipe.compiled_model(model_fields["image_size"], (model_fields["embedding"] or {}).get("dim"),
-                                          weights() if weights else None)
+                                          weights() if weights else None, steps_per_epoch=steps_per_epoch(train))
     if start_epoch >= recipe.epochs:
         return {}, start_epoch
     monitor = "val_loss" if val is not None else "loss"
     log.info("checkpoints go to %s: %s (best %s) and %s with %s (every epoch, for --resume); history in %s",
              out, BEST, monitor, LAST, STATE, HISTORY)
     history = model.fit(train, validation_data=val, epochs=recipe.epochs, initial_epoch=start_epoch,
-                        callbacks=checkpoints.callbacks(out, monitor, resume, model_fields),
+                        callbacks=checkpoints.callbacks(out, monitor, resume, model_fields, recipe.ema),
                         verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line an epoch in logs
     return history.history, recipe.epochs
 
@@ -108,19 +132,22 @@ def train_on_records(recipe, data_dir, out, resume=False):
     keras.utils.set_random_seed(recipe.seed)
     fields = {"architecture": recipe.model, "image_size": info["image_size"], "embedding": embedding,
               "head": recipe.head}
-    train, val = datasets(data_dir, info, recipe.batch_size, recipe.model == "fusion", recipe.seed)
+    train, val = datasets(data_dir, info, recipe.batch_size, recipe.model == "fusion", recipe.seed, recipe.augment)
     start = time.time()
     weights = (lambda: bin_weights(recipe, data_dir, info)) if recipe.loss == "classification" else None
     history, epochs = fit(recipe, out, resume, fields, train, val, weights)
     has_best = val is not None and os.path.exists(os.path.join(out, BEST))
     final = checkpoints.save_final(out, os.path.join(out, BEST if has_best else LAST),
-                                   recipe.temperature if recipe.loss == "classification" else None)
+                                   recipe.temperature if recipe.loss == "classification" else None,
+                                   recipe.vividness)
     metrics = evaluate.on_records(final, fields, data_dir, "val" if val is not None else "train", info,
                                   limit=CARD_EVAL_LIMIT)
     return finish(out, fields, final,
                   data={"dir": data_dir, "inputs": info.get("inputs"), "counts": info["counts"],
                         "image_size": info["image_size"]},
                   training={"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
+                            "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
+                            "vividness": recipe.vividness,
                             "loss": recipe.loss_description(), "optimizer": "adam", "seed": recipe.seed,
                             "checkpoint": BEST if has_best else LAST,
                             "seconds_this_run": round(time.time() - start, 1),

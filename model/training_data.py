@@ -1,6 +1,7 @@
 """Training input, on any Keras backend: tf.data on TensorFlow, a keras.utils.PyDataset of NumPy
-arrays elsewhere. Both shuffle, flip L and ab alike at random, and read `devices.usable_count` records
-an epoch."""
+arrays elsewhere. Both shuffle, flip L and ab alike at random, with augment="zoom" also crop a random
+square of ZOOM_RANGE of the side and resize it back (bilinear, L and ab alike), and read
+`devices.usable_count` records an epoch."""
 import logging
 
 import keras
@@ -13,6 +14,31 @@ from tfrecords import contract as c
 
 log = logging.getLogger("colorize")
 SHUFFLE_BUFFER = 2048
+AUGMENTS = ("flip", "zoom")
+ZOOM_RANGE = (0.75, 1.0)  # the crop's side, as a fraction of the record's
+
+
+def zoom_boxes(rng, n):
+    """n random crop boxes [y0, x0, y1, x1] in fractions of the side: side uniform in ZOOM_RANGE."""
+    side = rng.uniform(*ZOOM_RANGE, size=n)
+    y0, x0 = rng.uniform(0, 1, size=n) * (1 - side), rng.uniform(0, 1, size=n) * (1 - side)
+    return np.stack([y0, x0, y0 + side, x0 + side], axis=1).astype(np.float32)
+
+
+def crop_and_resize(images, boxes):
+    """[N, S, S, C] float32 and boxes [N, 4] -> [N, S, S, C]: each box's pixels bilinearly resized to S x S
+    (pixel centres as tf.image.crop_and_resize)."""
+    n, s = images.shape[0], images.shape[1]
+    t = np.arange(s, dtype=np.float32) / (s - 1)
+    ys = (boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * t) * (s - 1)  # [N, S]
+    xs = (boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * t) * (s - 1)
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    y1, x1 = np.minimum(y0 + 1, s - 1), np.minimum(x0 + 1, s - 1)
+    wy, wx = (ys - y0)[:, :, None, None], (xs - x0)[:, None, :, None]
+    i = np.arange(n)[:, None, None]
+    top = images[i, y0[:, :, None], x0[:, None, :]] * (1 - wx) + images[i, y0[:, :, None], x1[:, None, :]] * wx
+    bottom = images[i, y1[:, :, None], x0[:, None, :]] * (1 - wx) + images[i, y1[:, :, None], x1[:, None, :]] * wx
+    return (top * (1 - wy) + bottom * wy).astype(np.float32)
 
 
 def _split_inputs(d, fusion):
@@ -20,7 +46,7 @@ def _split_inputs(d, fusion):
     return x, d["ab"]
 
 
-def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas=1):
+def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas=1, augment="flip"):
     """tfrecords.load -> shuffle -> random horizontal flip (L and ab alike) -> batch -> prefetch.
 
     Reads usable_count() records an epoch: full training batches, no device left with an empty share.
@@ -38,19 +64,35 @@ def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replic
             return {k: (tf.cond(do, lambda v=v: tf.reverse(v, [1]), lambda v=v: v) if k in ("l", "ab") else v)
                     for k, v in d.items()}
         ds = tf.data.Dataset.zip((ds, coins)).map(flip, num_parallel_calls=tf.data.AUTOTUNE)
+        if augment == "zoom":
+            size = info["image_size"]
+
+            def zoom(d, key):
+                side = tf.random.stateless_uniform([], key, *ZOOM_RANGE)
+                y0, x0 = tf.unstack(tf.random.stateless_uniform([2], key + 1) * (1 - side))
+                both = tf.concat([d["l"], d["ab"]], axis=-1)[None]
+                out = tf.image.crop_and_resize(both, [[y0, x0, y0 + side, x0 + side]], [0], [size, size])[0]
+                return {**d, "l": out[..., :1], "ab": out[..., 1:]}
+            keys = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
+            ds = tf.data.Dataset.zip((ds, keys)).map(zoom, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda d: _split_inputs(d, fusion), num_parallel_calls=tf.data.AUTOTUNE)
     count = info["counts"]["per_split"][split]
     usable = usable_count(count, batch_size, replicas, training)
     ds = ds.take(usable) if usable < count else ds
-    return ds.batch(batch_size, drop_remainder=training and count >= batch_size).prefetch(tf.data.AUTOTUNE)
+    drop = training and count >= batch_size
+    steps = usable // batch_size if drop else -(-usable // batch_size)
+    # Records files do not know their length; the count in dataset.json does (a cosine schedule needs it).
+    ds = ds.batch(batch_size, drop_remainder=drop).apply(tf.data.experimental.assert_cardinality(steps))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 class ArrayBatches(keras.utils.PyDataset):
     """Batches of a split held in memory as NumPy arrays (records read in pure Python)."""
 
-    def __init__(self, arrays, batch_size, fusion, seed, training, replicas=1):
+    def __init__(self, arrays, batch_size, fusion, seed, training, replicas=1, augment="flip"):
         super().__init__()
         self.arrays, self.batch_size, self.fusion, self.seed, self.training = arrays, batch_size, fusion, seed, training
+        self.augment = augment
         self.epoch = 0
         self.order = np.arange(len(arrays["l"]))
         self.usable = usable_count(len(self.order), batch_size, replicas, training)  # as tf_dataset
@@ -73,11 +115,15 @@ class ArrayBatches(keras.utils.PyDataset):
         if self.training:
             f = self.flips[idx]
             l[f], ab[f] = l[f][:, :, ::-1], ab[f][:, :, ::-1]
+            if self.augment == "zoom":
+                boxes = zoom_boxes(np.random.default_rng([self.seed, self.epoch, i]), len(idx))
+                both = crop_and_resize(np.concatenate([l, ab], axis=-1), boxes)
+                l, ab = both[..., :1], both[..., 1:]
         d = {"l": l, "ab": ab, "embedding": a.get("embedding", np.zeros((len(a["l"]), 0)))[idx]}
         return _split_inputs(d, self.fusion)
 
 
-def datasets(data_dir, info, batch_size, fusion, seed):
+def datasets(data_dir, info, batch_size, fusion, seed, augment="flip"):
     """(training input, validation input or None) for the records in data_dir."""
     counts = info["counts"]["per_split"]
     replicas = len(training_devices())
@@ -96,6 +142,7 @@ def datasets(data_dir, info, batch_size, fusion, seed):
 
     def make(split, training):
         if backend() == "tensorflow":
-            return tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas)
-        return ArrayBatches(tfrecords.read_arrays(data_dir, split), batch_size, fusion, seed, training, replicas)
+            return tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas, augment)
+        return ArrayBatches(tfrecords.read_arrays(data_dir, split), batch_size, fusion, seed, training, replicas,
+                            augment)
     return make("train", True), (make("val", False) if val_used else None)

@@ -178,3 +178,25 @@ def test_every_device_gets_a_share_of_every_batch():
     assert devices.usable_count(9, 4, 2, training=False) == 8
     assert devices.usable_count(11, 4, 2, training=False) == 11
     assert devices.usable_count(9, 4, 1, training=False) == 9
+
+
+def test_training_levers_cosine_ema_zoom_and_a_built_in_vividness(records, tmp_path):
+    """The levers of the model experiments: each reaches the run, the card says which were used, and the
+    built-in vividness scales the decoded chroma exactly as `colorize run --vividness` would."""
+    import keras
+    from model import inference, quantized
+    out = str(tmp_path / "levers")
+    assert train.main(["--model", "beta", "--data", str(records), "--output", out, "--epochs", "2",
+                       "--batch-size", "4", "--loss", "classification", "--lr-schedule", "cosine", "--ema",
+                       "--augment", "zoom", "--vividness", "1.5"]) == 0
+    t = modeldir.read_card(out)["training"]
+    assert (t["lr_schedule"], t["ema"], t["augment"], t["vividness"]) == ("cosine", True, "zoom", 1.5)
+    last = modeldir.load_keras(os.path.join(out, checkpoints.LAST), compile=True)
+    lr = last.optimizer.learning_rate  # the cosine schedule decayed to 0 over the run's steps
+    assert float(np.asarray(lr)) < 1e-6 and last.optimizer.use_ema
+    model, card = modeldir.load(out)
+    plain = quantized.inference_model(keras.Model(model.input, model.get_layer("annealed_mean").input),
+                                      quantized.DEFAULT_TEMPERATURE)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, card["image_size"], card["image_size"], 1)).astype(np.float32)
+    expected = inference.vivid(c.unscale_ab(np.asarray(plain(x))), 1.5)
+    np.testing.assert_allclose(c.unscale_ab(np.asarray(model(x))), expected, atol=1e-3)

@@ -1,0 +1,235 @@
+"""Trains and scores many recipes side by side on one GPU: the experiments behind the shipped model.
+
+    photo folders --(view.training_example, split_of: what `colorize preprocess` writes)--> arrays
+      --> one process per (variant, seed), all at once --(model.train.fit)--> RUN/model.keras
+      --> evaluate.on_records(the records' val split) + evaluate.on_photos(sample photos)
+      --> sweep.json: every run's metrics at every vividness asked
+
+The arrays are what `colorize preprocess --embedding none` would write for the same folders (the
+same per-photo function and split rule; tests/model/test_train_sweep.py checks it), built in memory
+because the machine that trains need not have Beam. Each variant is a dict of `colorize train`
+flags plus "sources", the photo folders it trains on:
+
+    python bench/train_sweep.py --photos photos=PATH --photos more=PATH --val-records data/photos128 \\
+        --samples data/sample_photos --variants variants.json --out runs/sweep
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from tfrecords import contract as c  # noqa: E402
+from tfrecords import photos, view  # noqa: E402
+
+IMAGE_SIZE = 128
+
+
+def _one(args):
+    path, rel, size = args
+    try:
+        with open(path, "rb") as f:
+            rgb = photos.decode_rgb(f.read())
+        l_q, ab_q, _ = view.training_example(rgb, size)
+    except (photos.SkipImage, OSError, ValueError) as e:
+        return rel, None, None, str(e)
+    return rel, l_q, ab_q, None
+
+
+def build_arrays(folder, size, val_fraction, workers):
+    """A photo folder -> {split: {"l": uint8 [N,s,s], "ab": int8 [N,s,s,2]}} as preprocess splits it."""
+    jobs = []
+    for root, _, names in os.walk(folder):
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if photos.is_image_name(path):
+                jobs.append((path, os.path.relpath(path, folder), size))
+    out = {s: {"l": [], "ab": []} for s in c.SPLITS}
+    skipped = 0
+    with ProcessPoolExecutor(workers) as pool:
+        for rel, l_q, ab_q, why in pool.map(_one, sorted(jobs), chunksize=16):
+            if why:
+                skipped += 1
+                continue
+            split = c.split_of(rel, val_fraction)
+            out[split]["l"].append(l_q)
+            out[split]["ab"].append(ab_q)
+    print(f"{folder}: {len(jobs)} photos, {skipped} skipped, "
+          + ", ".join(f"{s} {len(v['l'])}" for s, v in out.items()), flush=True)
+    return {s: {k: np.stack(v) for k, v in d.items()} for s, d in out.items() if d["l"]}
+
+
+def model_arrays(parts):
+    """Quantized arrays of several folders -> the float arrays the trainer's ArrayBatches reads."""
+    l = np.concatenate([p["l"] for p in parts])[..., None].astype(np.float32)
+    ab = np.concatenate([p["ab"] for p in parts]).astype(np.float32)
+    return {"l": c.model_l_from_record(l), "ab": c.model_ab_from_record(ab)}
+
+
+def train_one(spec):
+    """Child process: one (variant, seed) from the cached arrays to a scored model directory."""
+    import keras
+
+    from model import checkpoints, evaluate, quantized
+    from model import train as training
+    from model.training_data import ArrayBatches
+    keras.utils.set_random_seed(spec["seed"])
+    cache = np.load(spec["cache"])
+    parts = {s: [{"l": cache[f"{src}/{s}/l"], "ab": cache[f"{src}/{s}/ab"]} for src in spec["sources"]
+                 if f"{src}/{s}/l" in cache] for s in c.SPLITS}
+    train_a, val_a = model_arrays(parts["train"]), model_arrays(parts["val"])
+    recipe = training.Recipe(model="beta", epochs=spec["epochs"], batch_size=spec["batch_size"],
+                             learning_rate=spec["learning_rate"], loss="classification",
+                             rebalance=spec["rebalance"], temperature=spec["temperature"], seed=spec["seed"],
+                             lr_schedule=spec["lr_schedule"], ema=spec["ema"], augment=spec["augment"])
+    train = ArrayBatches(train_a, recipe.batch_size, False, recipe.seed, True, augment=recipe.augment)
+    val = ArrayBatches(val_a, recipe.batch_size, False, recipe.seed, False)
+    fields = {"architecture": "beta", "image_size": IMAGE_SIZE, "embedding": None, "head": "classification"}
+    out = spec["out"]
+    start = time.time()
+
+    def weights():  # as model.train.bin_weights: the colours of the first REBALANCE_SAMPLE training records
+        return quantized.rebalancing_weights(train_a["ab"][:training.REBALANCE_SAMPLE], mix=recipe.rebalance)
+    history, epochs = training.fit(recipe, out, False, fields, train, val, weights)
+    final = checkpoints.save_final(out, os.path.join(out, checkpoints.BEST), recipe.temperature)
+    seconds = time.time() - start
+    info = c.read_dataset_json(spec["val_records"])
+    samples = []
+    for name in sorted(os.listdir(spec["samples"])) if spec["samples"] else ():
+        with open(os.path.join(spec["samples"], name), "rb") as f:
+            samples.append((name, f.read()))
+    scores = {}
+    probs = keras.Model(final.input, final.get_layer("annealed_mean").input)
+    for t, v in [(t, v) for t in spec["temperatures"] for v in spec["vividness"]]:
+        decoded = quantized.inference_model(probs, t)
+        val_m = evaluate.on_records(decoded, fields, spec["val_records"], "val", info, vividness=v)
+        smp = evaluate.on_photos(decoded, fields, samples, "sample photos", vividness=v) if samples else None
+        scores[f"T{t} x{v}"] = {"val": {k: val_m["model"][k] for k in ("auc", "acc@10", "psnr", "colourfulness")},
+                          "samples": {k: smp["model"][k] for k in ("auc", "acc@10", "colourfulness")} if smp else None,
+                          "val_original_colourfulness": val_m["original"]["colourfulness"],
+                          "val_grey_auc": val_m["grayscale_baseline"]["auc"],
+                          "samples_grey_auc": smp["grayscale_baseline"]["auc"] if smp else None}
+    val1 = evaluate.on_records(final, fields, spec["val_records"], "val", info)
+    training.finish(out, fields, final,
+                    data={"sources": spec["sources"], "train_photos": int(len(train_a["l"])),
+                          "image_size": IMAGE_SIZE, "built_by": "bench/train_sweep.py"},
+                    training={"epochs": epochs, "batch_size": recipe.batch_size,
+                              "learning_rate": recipe.learning_rate, "lr_schedule": recipe.lr_schedule,
+                              "ema": recipe.ema, "augment": recipe.augment,
+                              "loss": recipe.loss_description(), "optimizer": "adam", "seed": recipe.seed,
+                              "checkpoint": checkpoints.BEST, "seconds_this_run": round(seconds, 1),
+                              "final_history": {k: float(v[-1]) for k, v in history.items()}},
+                    metrics={k: v for k, v in val1.items() if not k.startswith("_")})
+    best_epoch = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None
+    result = {**spec, "train_photos": int(len(train_a["l"])), "seconds": round(seconds, 1),
+              "best_epoch": best_epoch, "scores": scores}
+    with open(os.path.join(out, "sweep_result.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--photos", action="append", default=[], help="NAME=FOLDER; repeatable")
+    p.add_argument("--val-records", help="records folder whose val split scores every run")
+    p.add_argument("--samples", help="folder of sample photos scored at full resolution")
+    p.add_argument("--variants", help="JSON file: a list of variants")
+    p.add_argument("--out", required=True)
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--workers", type=int, default=os.cpu_count())
+    p.add_argument("--parallel", type=int, default=8, help="training processes at once")
+    p.add_argument("--deadline", type=float, default=None, help="seconds: stop runs still going then")
+    p.add_argument("--keep", type=int, default=0, help="copy the model directories of the best N runs ...")
+    p.add_argument("--keep-to", help="... here, model.keras in parts of 15 MB (join with cat)")
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        train_one(json.loads(args.one))
+        return
+    os.makedirs(args.out, exist_ok=True)
+    cache = os.path.join(args.out, "arrays.npz")
+    if not os.path.exists(cache):
+        t = time.time()
+        arrays = {}
+        for item in args.photos:
+            name, folder = item.split("=", 1)
+            for split, d in build_arrays(folder, IMAGE_SIZE, args.val_fraction, args.workers).items():
+                arrays.update({f"{name}/{split}/{k}": v for k, v in d.items()})
+        np.savez(cache, **arrays)
+        print(f"arrays in {time.time() - t:.0f} s", flush=True)
+    with open(args.variants) as f:
+        variants = json.load(f)
+    defaults = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
+                "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
+                "temperatures": [0.38]}
+    specs = []
+    for v in variants:
+        v = {**defaults, **v}
+        for seed in v.pop("seeds"):
+            specs.append({**v, "seed": seed, "cache": cache, "val_records": args.val_records,
+                          "samples": args.samples, "out": os.path.join(args.out, f"{v['name']}-s{seed}")})
+    env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    running, results, t0 = [], [], time.time()
+    pending = list(specs)
+    while pending or running:
+        while pending and len(running) < args.parallel:
+            s = pending.pop(0)
+            os.makedirs(s["out"], exist_ok=True)
+            log = open(os.path.join(s["out"], "train.log"), "w")
+            running.append((s, subprocess.Popen([sys.executable, __file__, "--out", args.out, "--one", json.dumps(s)],
+                                                stdout=log, stderr=subprocess.STDOUT, env=env)))
+        time.sleep(2)
+        if args.deadline and time.time() - t0 > args.deadline:
+            for s, proc in running:
+                proc.kill()
+                print(f"STOPPED at the deadline: {os.path.basename(s['out'])}", flush=True)
+            running, pending = [], []
+        for s, proc in list(running):
+            if proc.poll() is None:
+                continue
+            running.remove((s, proc))
+            path = os.path.join(s["out"], "sweep_result.json")
+            if proc.returncode or not os.path.exists(path):
+                print(f"FAILED {s['out']} (exit {proc.returncode})", flush=True)
+                continue
+            with open(path) as f:
+                r = json.load(f)
+            results.append(r)
+            one = r["scores"][f"T{r['temperature']} x1.0"]
+            print(f"{time.time() - t0:5.0f}s {os.path.basename(s['out'])}: val AuC {one['val']['auc']:.2f} "
+                  f"colourfulness {one['val']['colourfulness']:.2f}, samples {one['samples']}, "
+                  f"best epoch {r['best_epoch']}, {r['seconds']:.0f} s", flush=True)
+    with open(os.path.join(args.out, "sweep.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    if args.keep_to:
+        keep(results, args.keep, args.keep_to)
+        shutil.copy(os.path.join(args.out, "sweep.json"), args.keep_to)
+
+
+def choice_score(r):
+    """The rule that picks the shipped run: the best val AuC among the runs' decodings (temperature,
+    vividness) whose val colourfulness is at least 60 % of the originals'."""
+    return max(s["val"]["auc"] if s["val"]["colourfulness"] >= 0.6 * s["val_original_colourfulness"] else -1
+               for s in r["scores"].values())
+
+
+def keep(results, n, dest):
+    for i, r in enumerate(sorted(results, key=choice_score, reverse=True)[:n]):
+        with open(os.path.join(r["out"], "model.keras"), "rb") as f:
+            data = f.read()
+        for j in range(0, len(data), 15 << 20):
+            with open(os.path.join(dest, f"keep{i}-model.keras.part{j // (15 << 20)}"), "wb") as f:
+                f.write(data[j:j + (15 << 20)])
+        shutil.copy(os.path.join(r["out"], "model.json"), os.path.join(dest, f"keep{i}-model.json"))
+        print(f"kept {os.path.basename(r['out'])} as keep{i}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
