@@ -6,6 +6,10 @@ import sys
 
 from tfrecords.errors import UserError, reason_of
 
+# With Keras on JAX, every Beam worker process of a local run loads the model onto the same GPU: each
+# takes the memory it needs instead of XLA's default of 75 % of the device for the first one.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
 USAGE = """usage: colorize {preprocess,train,evaluate,run} [options]
 
   preprocess  image folders / tfds datasets -> TFRecords of L, ab and Inception embeddings (Beam)

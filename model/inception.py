@@ -54,11 +54,13 @@ def _build(weights_arg):
 
 def _local_copy(remote):
     import tempfile
-    import tensorflow as tf
+    from tfrecords import remote as remote_files
     local = os.path.join(tempfile.mkdtemp(prefix="colorize-inception-"), os.path.basename(remote))
     try:
-        tf.io.gfile.copy(remote, local)
-    except Exception as e:  # gfile raises NotFoundError and friends
+        remote_files.copy_to(remote, local)
+    except FileNotFoundError:
+        raise WeightsError(f"weights file {remote} does not exist; pass imagenet, random or an existing file") from None
+    except OSError as e:
         raise WeightsError(f"cannot copy weights {remote}: {str(e).splitlines()[0]}") from None
     return local
 

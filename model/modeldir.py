@@ -10,23 +10,18 @@ import zipfile
 
 from model.networks import ModelError
 from tfrecords import contract as c
+from tfrecords import remote
 
 MODEL_FILE = "model.keras"
 CARD_FILE = "model.json"
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default")
 
 
-def _gfile():
-    import tensorflow as tf
-    return tf.io.gfile
-
-
 def read_card(model_dir):
     path = os.path.join(model_dir, CARD_FILE)
     try:
-        if "://" in model_dir:
-            with _gfile().GFile(path) as f:
-                return json.load(f)
+        if remote.is_remote(model_dir):
+            return json.loads(remote.read_bytes(path))
         with open(path) as f:
             return json.load(f)
     except FileNotFoundError:
@@ -35,10 +30,6 @@ def read_card(model_dir):
         raise ModelError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}): is it a model card?") from None
     except UnicodeDecodeError:
         raise ModelError(f"{path} is not a text file: is it a model card?") from None
-    except Exception as e:
-        if "NotFound" in type(e).__name__:  # tf.io.gfile's NotFoundError for gs://
-            raise ModelError(f"{model_dir} is not a model directory: it has no {CARD_FILE}") from None
-        raise
 
 
 def check_card(card, model_dir):
@@ -90,7 +81,10 @@ def load(model_dir):
     if "://" in model_dir:  # Keras reads local files: copy the model down first
         tmp = tempfile.mkdtemp(prefix="colorize-model-")
         local = os.path.join(tmp, MODEL_FILE)
-        _gfile().copy(path, local)
+        try:
+            remote.copy_to(path, local)
+        except FileNotFoundError:
+            raise ModelError(f"{model_dir} has no {MODEL_FILE}") from None
         try:
             return load_keras(local), card
         finally:

@@ -165,15 +165,11 @@ class ColorizationModelHandler(ModelHandler):
     def __init__(self, model_dir, batch_size=16, vividness=1.0):
         # Fixed batches: a bundle's last batch is flushed smaller anyway.
         super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
-        self._model_dir, self._vividness = model_dir, vividness
+        self._model_dir, self._vividness, self._batch_size = model_dir, vividness, batch_size
 
     def load_model(self):
         model, _ = modeldir.load(self._model_dir)
-        import keras
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-            return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-        return lambda x: model(x, training=False)
+        return inference.Compiled(model, self._batch_size)
 
     def run_inference(self, batch, model, inference_args=None):
         if isinstance(batch[0], tuple):

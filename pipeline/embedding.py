@@ -4,6 +4,7 @@ import numpy as np
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
 from model.inception import WeightsError, build_inception, preprocess
+from model.inference import Compiled
 
 
 class InceptionEmbeddingHandler(ModelHandler):
@@ -13,14 +14,14 @@ class InceptionEmbeddingHandler(ModelHandler):
         super().__init__(min_batch_size=1, max_batch_size=batch_size)
         self._weights_arg = weights_arg
         self._expected = expected_sha256
+        self._batch_size = batch_size
 
     def load_model(self):
         model, spec = build_inception(self._weights_arg)
         if self._expected and spec.weights_sha256 != self._expected:
             raise WeightsError(f"Inception weights {self._weights_arg} hash {spec.weights_sha256[:12]} "
                                f"differ from the expected {self._expected[:12]}")
-        import tensorflow as tf
-        return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        return Compiled(model, self._batch_size)
 
     def run_inference(self, batch, model, inference_args=None):
         out = np.asarray(model(preprocess(np.stack(batch))))

@@ -134,7 +134,7 @@ def split_of(key, val_fraction):
 
 
 def read_dataset_json(data_dir):
-    """dataset.json of a records folder; local paths need no TensorFlow, gs:// ones use its gfile."""
+    """dataset.json of a records folder; local paths directly, gs:// ones through Beam's FileSystems."""
     path = f"{data_dir.rstrip('/')}/{DATASET_JSON}"
     missing = ContractError(f"{data_dir} holds no {DATASET_JSON}: is it the --output of 'colorize preprocess'?")
     try:
@@ -145,11 +145,11 @@ def read_dataset_json(data_dir):
             except FileNotFoundError:
                 raise missing from None
         else:
-            import tensorflow as tf
-            if not tf.io.gfile.exists(path):
-                raise missing
-            with tf.io.gfile.GFile(path, "rb") as f:
-                info = json.loads(f.read())
+            from tfrecords import remote
+            try:
+                info = json.loads(remote.read_bytes(path))
+            except FileNotFoundError:
+                raise missing from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ContractError(f"{path} is not valid JSON ({reason_of(e)}): is it the --output of 'colorize "
                             "preprocess'?") from None

@@ -10,21 +10,41 @@ import numpy as np
 from tfrecords import contract as c
 
 
+def _put_varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _len_field(number, payload):
+    return _put_varint(number << 3 | 2) + _put_varint(len(payload)) + payload
+
+
+def _feature(kind, payload):
+    """A tf.train.Feature: oneof 1 BytesList / 2 FloatList / 3 Int64List, whose field 1 holds the values."""
+    return _len_field(kind, payload)
+
+
 def encode_example(source, l_q, ab_q, embedding=None):
-    """One record: source path, uint8 L [H, W], int8 ab [H, W, 2], optional float embedding -> bytes."""
-    import tensorflow as tf
+    """One record: source path, uint8 L [H, W], int8 ab [H, W, 2], optional float embedding -> bytes.
+
+    The tf.train.Example protobuf written by hand (TensorFlow's parser reads it; tested), so that
+    preprocessing needs no TensorFlow on any Keras backend."""
     h, w = l_q.shape
     feature = {
-        c.KEY_L: tf.train.Feature(bytes_list=tf.train.BytesList(value=[np.ascontiguousarray(l_q, np.uint8).tobytes()])),
-        c.KEY_AB: tf.train.Feature(bytes_list=tf.train.BytesList(value=[np.ascontiguousarray(ab_q, np.int8).tobytes()])),
-        c.KEY_HEIGHT: tf.train.Feature(int64_list=tf.train.Int64List(value=[h])),
-        c.KEY_WIDTH: tf.train.Feature(int64_list=tf.train.Int64List(value=[w])),
-        c.KEY_SOURCE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode("utf-8")])),
+        c.KEY_L: _feature(1, _len_field(1, np.ascontiguousarray(l_q, np.uint8).tobytes())),
+        c.KEY_AB: _feature(1, _len_field(1, np.ascontiguousarray(ab_q, np.int8).tobytes())),
+        c.KEY_HEIGHT: _feature(3, _len_field(1, _put_varint(int(h)))),
+        c.KEY_WIDTH: _feature(3, _len_field(1, _put_varint(int(w)))),
+        c.KEY_SOURCE: _feature(1, _len_field(1, source.encode("utf-8"))),
     }
     if embedding is not None:
-        feature[c.KEY_EMBEDDING] = tf.train.Feature(
-            float_list=tf.train.FloatList(value=np.asarray(embedding, np.float32).ravel()))
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+        feature[c.KEY_EMBEDDING] = _feature(2, _len_field(1, np.asarray(embedding, "<f4").ravel().tobytes()))
+    entries = b"".join(_len_field(1, _len_field(1, k.encode()) + _len_field(2, v)) for k, v in feature.items())
+    return _len_field(1, entries)  # Example.features (1) -> Features.feature (1): map entries key 1, value 2
 
 
 def shard_pattern(data_dir, split):

@@ -21,3 +21,19 @@ def test_merge_keeps_the_photos_own_lightness_and_takes_the_colour(photos):
     assert out.shape == rgb.shape
     assert np.abs(lightness(out) - lightness(rgb)).mean() < 1.0
     assert np.abs(rgb_to_lab(out)[..., 1:] - rgb_to_lab(rgb)[..., 1:]).mean() < 6  # colour from 1/8 scale
+
+
+def test_compiled_forward_pads_short_batches_and_gives_the_models_own_output():
+    """Any batch length gives the model's own rows; only power-of-two shapes up to the batch size reach it."""
+    import keras
+    from model.inference import Compiled
+    inp = keras.Input((4, 4, 1))
+    model = keras.Model(inp, keras.layers.Conv2D(2, 3, padding="same")(inp))
+    seen = []
+    compiled = Compiled(model, batch_size=8)
+    forward = compiled._forward
+    compiled._forward = lambda x: (seen.append(len(x)), forward(x))[1]
+    x = np.random.default_rng(0).standard_normal((19, 4, 4, 1)).astype(np.float32)
+    for n in (1, 3, 5, 8, 19):
+        np.testing.assert_allclose(compiled(x[:n]), np.asarray(model(x[:n])), atol=1e-5)
+    assert set(seen) <= {1, 2, 4, 8} and seen[:3] == [1, 4, 8]
