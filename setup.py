@@ -25,8 +25,12 @@ setuptools.setup(
     include_package_data=True,
     install_requires=REQUIRED,
     extras_require={
-        "gcp": ["apache-beam[gcp]==2.77.0"],
-        "test": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.24", "scikit-learn>=1.5"],
+        "gcp": ["apache-beam[gcp]==2.77.0"],  # gs:// paths and Dataflow
+        "jax": ["jax[cpu]==0.10.2"],            # KERAS_BACKEND=jax on CPU
+        "gpu": ["jax[cuda12]==0.10.2"],         # KERAS_BACKEND=jax on an NVIDIA GPU (CUDA 12 wheels)
+        "test": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.24", "scikit-learn>=1.5",
+                 "apache-beam[gcp]==2.77.0",    # the offline Dataflow job test
+                 "jax[cpu]==0.10.2"],           # the JAX-backend test
     },
     entry_points={"console_scripts": ["colorize=commands.cli:main"]},
 )

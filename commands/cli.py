@@ -64,7 +64,14 @@ def _dispatch(command, argv):
     return 2
 
 
+def dry_run_summary(report):
+    print(f"dry run of {report['what']}: the job was built, not submitted; its steps: {', '.join(report['job_steps'])}")
+    return 0
+
+
 def preprocess_summary(info):
+    if info.get("dry_run"):
+        return dry_run_summary(info)
     n = info["counts"]
     print(f"matched {n['matched']}: wrote {n['written']} records "
           f"(train {n['per_split']['train']}, val {n['per_split']['val']}), "
@@ -78,6 +85,8 @@ def preprocess_summary(info):
 
 
 def run_summary(report):
+    if report.get("dry_run"):
+        return dry_run_summary(report)
     n = report["counts"]
     print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
           f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")

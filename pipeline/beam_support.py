@@ -1,4 +1,5 @@
-"""Shared Beam plumbing: the local runner default, spreading work, counters, failures, the workers' log."""
+"""Shared Beam plumbing: the local runner default, the runners refused, spreading work, the outcomes the
+pipelines count themselves, failures, the workers' log."""
 import contextlib
 import json
 import logging
@@ -10,7 +11,6 @@ import zipfile
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from tfrecords.errors import UserError, reason_of
@@ -25,6 +25,42 @@ log = logging.getLogger("colorize")
 def is_local(beam_args):
     """Whether the pipeline runs on this machine (no --runner given)."""
     return not any(a == "--runner" or a.startswith("--runner=") for a in beam_args)
+
+
+def runner_of(beam_args):
+    for i, a in enumerate(beam_args):
+        if a.startswith("--runner="):
+            return a.split("=", 1)[1]
+        if a == "--runner" and i + 1 < len(beam_args):
+            return beam_args[i + 1]
+    return None
+
+
+def check_runner(beam_args):
+    """Refuses runners that would run these pipelines wrongly, before anything starts.
+
+    Beam 2.77's DaskRunner computes only the last step it visits ("connected to the full Bag Task
+    Graph", dask_runner.py) and gives a step's tagged outputs to every consumer: in a pipeline that
+    writes photos, failures and counts it runs one of those branches and drops the others, silently.
+    """
+    runner = runner_of(beam_args) or ""
+    if runner.rsplit(".", 1)[-1] == "DaskRunner":
+        raise UserError(f"--runner {runner}: Beam's DaskRunner runs only the last branch of a pipeline and mixes "
+                        "tagged outputs, so photos, failures or counts would be lost; use the local runner "
+                        "(no --runner), DataflowRunner, or another portable runner")
+
+
+def is_dry_run(beam_args):
+    """Dataflow's --dry_run: the job is built and checked, nothing is staged, submitted or run."""
+    from apache_beam.options.pipeline_options import TestOptions
+    return bool(PipelineOptions(list(beam_args)).view_as(TestOptions).dry_run)
+
+
+def dry_run_report(result, what, output):
+    """What a dry run returns instead of counts: the job's top-level steps, as the runner built them."""
+    transforms = result.job.proto_pipeline.components.transforms.values()
+    steps = sorted({t.unique_name for t in transforms if "/" not in t.unique_name and not t.unique_name.startswith("ref_")})
+    return {"dry_run": True, "what": what, "output": output, "job_steps": steps}
 
 
 def make_pipeline(beam_args):
@@ -71,25 +107,29 @@ def chunk_size(n, batch_size):
 
 class WriteFailures(beam.PTransform):
     """(origin, reason) pairs from every step, plus those the launcher found -> one JSON line each, in
-    `path_prefix` + .jsonl (one file, so a person can read it)."""
+    `path_prefix` + .jsonl (one file, so a person can read it). Returns a "failed" outcome for each
+    failure the pipeline found (the launcher counts its own)."""
 
     def __init__(self, path_prefix, found_by_launcher=()):
         super().__init__()
         self.path_prefix, self.found = path_prefix, list(found_by_launcher)
 
     def expand(self, pcolls):
-        pcolls = list(pcolls)
+        in_pipeline = list(pcolls) | "PipelineFailures" >> beam.Flatten()
+        every = [in_pipeline]
         if self.found:
-            pcolls.append(pcolls[0].pipeline | "FoundByLauncher" >> beam.Create(self.found))
-        return (pcolls
-                | "AllFailures" >> beam.Flatten()
-                | "FailureLines" >> beam.MapTuple(failure_line)
-                | "WriteFailures" >> beam.io.WriteToText(self.path_prefix, file_name_suffix=".jsonl",
-                                                          shard_name_template=""))
+            every.append(in_pipeline.pipeline | "FoundByLauncher" >> beam.Create(self.found))
+        _ = (every
+             | "AllFailures" >> beam.Flatten()
+             | "FailureLines" >> beam.MapTuple(failure_line)
+             | "WriteFailures" >> beam.io.WriteToText(self.path_prefix, file_name_suffix=".jsonl",
+                                                       shard_name_template=""))
+        return in_pipeline | "FailedOutcomes" >> beam.Map(lambda _: "failed")
 
 
 def failure(origin, error):
-    """Counts a failed input and tags it for the failures file, with a readable one-line reason."""
+    """Counts a failed input (the pipeline counts the failures file's lines) and tags it for that file,
+    with a readable one-line reason."""
     counter("failed").inc()
     return beam.pvalue.TaggedOutput("failed", (origin, reason_of(error)))
 
@@ -98,12 +138,55 @@ def counter(name):
     return Metrics.counter(NAMESPACE, name)
 
 
-def read_counters(result):
-    """{name: value} of the colorize counters of a finished pipeline."""
-    counts = {}
-    for m in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
-        value = m.committed if m.committed is not None else m.attempted
-        counts[m.key.metric.name] = counts.get(m.key.metric.name, 0) + (value or 0)
+TALLY = "tally"
+COUNTS_FILE = "_counts.json"
+
+
+def tally(name):
+    """One input's outcome: a tagged element the pipeline counts itself (CountOutcomes), because
+    runners report metrics differently or not at all; the counter is for watching a run."""
+    counter(name).inc()
+    return beam.pvalue.TaggedOutput(TALLY, name)
+
+
+class CountOutcomes(beam.PTransform):
+    """Outcome names from every step -> {name: count}, written by the pipeline as JSON to `path`: the
+    counts every report is made of, exact on any runner (one file, written once)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def expand(self, pcolls):
+        return (pcolls
+                | "AllOutcomes" >> beam.Flatten()
+                | "CountEach" >> beam.combiners.Count.PerElement()
+                | "AsOneDict" >> beam.combiners.ToDict()
+                | "WriteCounts" >> beam.Map(_write_counts, self.path))
+
+
+def _write_counts(counts, path):
+    from apache_beam.io.filesystems import FileSystems
+    data = json.dumps(dict(sorted(counts.items())), indent=1).encode()
+    with FileSystems.create(path + ".tmp", mime_type="application/json") as f:
+        f.write(data)
+    FileSystems.rename([path + ".tmp"], [path])  # a reader finds the whole file or none
+
+
+def forget_outcomes(path):
+    """Removes the counts a killed run may have left, before a new run writes its own."""
+    from apache_beam.io.filesystems import FileSystems
+    for stale in (path, path + ".tmp"):
+        if FileSystems.exists(stale):
+            FileSystems.delete([stale])
+
+
+def read_outcomes(path):
+    """The counts CountOutcomes wrote (then removed: the report holds them)."""
+    from apache_beam.io.filesystems import FileSystems
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        counts = json.loads(f.read())
+    FileSystems.delete([path])
     return counts
 
 

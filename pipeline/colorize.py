@@ -3,8 +3,10 @@
 Graph: ListInputs -> Spread -> ReadPhotos (skip done / expand archives) -> [SpreadMembers]
 -> PrepareModelInput (one element per frame or page) -> [EmbedInception] -> Colorize (RunInference)
 -> WritePhotos (own full-resolution L + upsampled ab, atomic rename); photos of several frames or
-pages -> GroupFrames -> WriteMultiFrame. Counters give _report.json; failures (with those the
-launcher found: links to folders, inputs whose copies would share a name) go to _failures.jsonl.
+pages -> GroupFrames -> WriteMultiFrame. Failures (with those the launcher found: links to folders,
+inputs whose copies would share a name) go to _failures.jsonl. Every step's outcomes (skipped,
+colorized, failed) -> CountOutcomes -> _counts.json, which the launcher turns into _report.json: the
+pipeline counts, so the report is exact on any runner (metrics are only for watching).
 A rerun skips photos whose output exists, so a stopped job resumes by running the same command again.
 
 What the launcher guarantees before any worker starts: the model loads, the numbers make sense, the
@@ -25,8 +27,9 @@ from PIL import Image
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (PHOTO_ERRORS, Spread, WriteFailures, chunk_size, counter, failure, log, make_pipeline,
-                                   read_counters, watched, write_json)
+from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, chunk_size,
+                                   check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log, make_pipeline,
+                                   read_outcomes, tally, watched, write_json)
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
 from tfrecords import photos, view
@@ -78,29 +81,29 @@ class ReadPhotos(beam.DoFn):
         try:
             if archive:
                 yield from self._expand(path)
-            elif self._wanted(relpath):
+            elif (skip := self._skip(relpath)) is not None:
+                self.ticker.tick()
+                yield tally(skip)
+            else:
                 yield element[1], origin, sources.read_file(path, self.max_bytes, self.check_head)
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
 
-    def _wanted(self, relpath):
+    def _skip(self, relpath):
+        """Why an input is skipped, or None to colorize it."""
         if not photos.is_image_name(relpath):
-            counter("skipped_not_image").inc()
-            self.ticker.tick()
-            return False
+            return "skipped_not_image"
         if not self.overwrite and self.tree.exists(output_relpath(relpath)):
-            counter("skipped_done").inc()
-            self.ticker.tick()
-            return False
-        return True
+            return "skipped_done"
+        return None
 
     def _expand(self, path):
         """Reads an archive's members one at a time; one member's bytes at most are in memory."""
         taken = {}  # output relpath -> the member that got it first
         with FileSystems.open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
             for m in archives.members(f, path):
-                counter("matched").inc()
+                yield tally("matched")
                 origin = f"{sources.readable(path)}!{sources.readable(m.name)}"
                 relpath = sources.safe_member_path(m.name)
                 try:
@@ -113,10 +116,13 @@ class ReadPhotos(beam.DoFn):
                         raise photos.ImageError(f"its colour copy would be {sources.readable(out)}, the same as that "
                                                 f"of member {sources.readable(taken[out])}: rename one of them")
                     taken[out] = m.name
-                    if self._wanted(relpath):
-                        with m.open() as stream:
-                            data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
-                        yield sources.wire(relpath), origin, data
+                    if (skip := self._skip(relpath)) is not None:
+                        self.ticker.tick()
+                        yield tally(skip)
+                        continue
+                    with m.open() as stream:
+                        data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
+                    yield sources.wire(relpath), origin, data
                 except PHOTO_ERRORS as e:
                     self.ticker.tick()
                     yield failure(origin, e)
@@ -254,13 +260,13 @@ class WritePhotos(beam.DoFn):
             self.ticker.tick()
             yield failure(origin, e)
             return
-        counter("colorized").inc()
+        yield tally("colorized")
         self.ticker.tick()
         colour, pixels = first[0][0], first[0][4]
         try:
             gallery.write_thumbnails(self.tree, out, pixels, colour)
         except (OSError, outputs.OutputError) as e:  # the photo is whole; the gallery shows it without thumbnails
-            counter("thumbnails_failed").inc()
+            yield tally("thumbnails_failed")
             log.warning("no thumbnails for %s: %s", origin, reason_of(e))
 
 
@@ -282,7 +288,8 @@ def build(p, args, files, archives_, prefailed, progress_folder=None):
     read = (p | "ListInputs" >> beam.Create(elements)
             | "Spread" >> Spread(chunk_size(len(elements), args.batch_size))
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(args.output, args.overwrite, args.max_file_mb << 20,
-                                                    args.max_pixels, progress_folder)).with_outputs("failed", main="ok"))
+                                                    args.max_pixels, progress_folder))
+            .with_outputs("failed", TALLY, main="ok"))
     photos_ = read.ok
     if archives_:  # members come out of one archive element: spread them before the heavy work
         photos_ = photos_ | "SpreadMembers" >> Spread(args.batch_size)
@@ -299,15 +306,18 @@ def build(p, args, files, archives_, prefailed, progress_folder=None):
         ColorizationModelHandler(args.model, args.batch_size, args.vividness)))
     single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0][4] == 1 else 1, 2)
     written = single | "WritePhotos" >> beam.ParDo(
-        WritePhotos(args.output, args.max_pixels, progress_folder)).with_outputs("failed", main="ok")
+        WritePhotos(args.output, args.max_pixels, progress_folder)).with_outputs("failed", TALLY, main="ok")
     written_multi = (multi
                      | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0][0], (kv[0][3], kv[0][1], kv[0][2],
                                                                         kv[1].inference.astype(np.float16))))
                      | "GroupFrames" >> beam.GroupByKey()
                      | "WriteMultiFrame" >> beam.ParDo(
-                         WriteMultiFrame(args.output, args.max_pixels, progress_folder)).with_outputs("failed", main="ok"))
-    ((read.failed, prepared.failed, written.failed, written_multi.failed)
-     | "Failures" >> WriteFailures(outputs.OutputTree(args.output).path("_failures"), prefailed))
+                         WriteMultiFrame(args.output, args.max_pixels, progress_folder))
+                     .with_outputs("failed", TALLY, main="ok"))
+    failed = ((read.failed, prepared.failed, written.failed, written_multi.failed)
+              | "Failures" >> WriteFailures(outputs.OutputTree(args.output).path("_failures"), prefailed))
+    ((read[TALLY], written[TALLY], written_multi[TALLY], failed)
+     | "CountOutcomes" >> CountOutcomes(outputs.OutputTree(args.output).path(COUNTS_FILE)))
 
 
 def parse_args(argv):
@@ -370,6 +380,7 @@ def resolve_collisions(files):
 def run(argv=None, test_pipeline=None):
     """Runs the job; returns the report dict."""
     args, beam_args = parse_args(argv)
+    check_runner(beam_args)
     start = time.time()
     files, archives_, prefailed = check_paths(args)
     if not files and not archives_ and not prefailed:
@@ -390,6 +401,7 @@ def run(argv=None, test_pipeline=None):
                  args.card["architecture"], args.model or "(shipped default)")
         total = len(files) + (zip_members(archives_) if archives_ else 0) or None
         with watched(tree, LOG, total, beam_args, args.verbose, in_process=test_pipeline is not None) as progress_folder:
+            forget_outcomes(tree.path(COUNTS_FILE))
             p = test_pipeline or make_pipeline(beam_args)
             build(p, args, files, archives_, prefailed, progress_folder)
             try:
@@ -401,7 +413,9 @@ def run(argv=None, test_pipeline=None):
                 raise DiskFull(f"no space left on the disk of {tree.root}: the run stopped before its end, and "
                                "every photo written is whole. Free some space and run the same command again "
                                "to finish") from None
-        counts = read_counters(result)
+        if is_dry_run(beam_args):
+            return dry_run_report(result, "colorize run", tree.root)
+        counts = read_outcomes(tree.path(COUNTS_FILE))
         report = {
             "input": sources.readable(args.input), "output": tree.root,
             "model": {"dir": args.model or modeldir.DEFAULT_MODEL_DIR, "architecture": args.card["architecture"],

@@ -1,8 +1,9 @@
 """`colorize preprocess`: image folders and tfds datasets -> sharded TFRecords of L, ab and embeddings.
 
 Graph: CreateInputs -> Spread -> DecodeAndPrepare (ok / skipped / failed) -> [EmbedInception]
--> EncodeRecords -> SplitTrainVal -> Write{Train,Val}; failures go to failures.jsonl; the launcher
-writes dataset.json from the pipeline's counters, which add up to the inputs matched.
+-> EncodeRecords -> SplitTrainVal -> Write{Train,Val}; failures go to failures.jsonl; every step's
+outcomes -> CountOutcomes -> _counts.json, from which the launcher writes dataset.json: counts the
+pipeline made itself (exact on any runner), which add up to the inputs matched.
 """
 import argparse
 import math
@@ -13,8 +14,9 @@ import numpy as np
 
 from pipeline import outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (PHOTO_ERRORS, Spread, WriteFailures, counter, failure, log, make_pipeline,
-                                   read_counters, watched, write_json)
+from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, counter,
+                                   check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log, make_pipeline,
+                                   read_outcomes, tally, watched, write_json)
 from tfrecords import contract as c
 from tfrecords import photos, records, view
 from tfrecords.errors import positive_int
@@ -55,9 +57,9 @@ class PrepareTrainingExample(beam.DoFn):
                 rgb = np.asarray(photos.to_rgb(photos.Image.fromarray(pixels)))
             l_q, ab_q, grey = view.training_example(rgb, self.image_size)
         except photos.SkipImage as e:
-            counter("skipped").inc()
-            counter("skipped: " + e.kind).inc()
             self.ticker.tick()
+            yield tally("skipped")
+            yield tally("skipped: " + e.kind)
             yield beam.pvalue.TaggedOutput("skipped", (source, str(e)))
             return
         except PHOTO_ERRORS as e:
@@ -80,7 +82,7 @@ class EncodeRecords(beam.DoFn):
     def process(self, element):
         key, embedding = element
         split = c.split_of(key[1], self.val_fraction)
-        counter(f"written_{split}").inc()
+        yield tally(f"written_{split}")
         self.ticker.tick()
         source, _, l_bytes, ab_bytes = key
         s = self.image_size
@@ -94,7 +96,7 @@ def read_tfds(spec, data_dir=None):
     src = sources.TfdsSource.parse(spec)
     ds = tfds.load(src.name, split=src.split, data_dir=data_dir, shuffle_files=False)
     for i, ex in enumerate(tfds.as_numpy(ds)):
-        counter("matched").inc()
+        counter("matched").inc()  # for watching; the report counts the elements (build)
         yield f"{spec}/{i}", f"{spec}/{i}", ex["image"]
 
 
@@ -116,13 +118,15 @@ def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
     prepared = (inputs
                 | "DecodeAndPrepare" >> beam.ParDo(PrepareTrainingExample(
                     args.image_size, args.max_pixels, args.max_file_mb << 20, spec is not None, progress_folder))
-                .with_outputs("skipped", "failed", main="ok"))
+                .with_outputs("skipped", "failed", TALLY, main="ok"))
     examples = prepared.ok
     if spec is not None:
         examples = examples | "EmbedInception" >> EmbedInception(args.inception_weights, spec.weights_sha256,
                                                                  args.batch_size)
     encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction,
-                                                                      progress_folder))
+                                                                      progress_folder)).with_outputs(TALLY, main="ok")
+    outcomes = [prepared[TALLY], encoded[TALLY]]
+    encoded = encoded.ok
     train, val = encoded | "SplitTrainVal" >> beam.Partition(lambda kv, _: 0 if kv[0] == "train" else 1, 2)
     n = len(files) or 4 * RECORDS_PER_SHARD
     for name, pcoll, fraction in (("train", train, 1 - args.val_fraction), ("val", val, args.val_fraction)):
@@ -131,7 +135,10 @@ def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
              f"{args.output.rstrip('/')}/{name}", file_name_suffix=c.RECORD_SUFFIX,
              num_shards=shard_count(n, fraction) or 1, shard_name_template="-SSSSS-of-NNNNN",
              compression_type=beam.io.filesystem.CompressionTypes.GZIP))
-    (prepared.failed,) | "Failures" >> WriteFailures(f"{args.output.rstrip('/')}/failures", refused)
+    failed = (prepared.failed,) | "Failures" >> WriteFailures(f"{args.output.rstrip('/')}/failures", refused)
+    if tfds_specs:
+        outcomes.append(from_tfds | "MatchedOutcomes" >> beam.Map(lambda _: "matched"))
+    (*outcomes, failed) | "CountOutcomes" >> CountOutcomes(f"{args.output.rstrip('/')}/{COUNTS_FILE}")
 
 
 def parse_args(argv):
@@ -163,6 +170,7 @@ def parse_args(argv):
 def run(argv=None, test_pipeline=None):
     """Runs the job; returns the dataset.json dict. Raises sources.InputError / WeightsError."""
     args, beam_args = parse_args(argv)
+    check_runner(beam_args)
     start = time.time()
     outputs.check_folder(args.output)
     tfds_specs = [s for s in args.input if s.startswith(sources.TFDS_PREFIX)]
@@ -190,11 +198,14 @@ def run(argv=None, test_pipeline=None):
         outputs.remove_leftovers(tree.root, ["train", "val", "failures"])
         with watched(tree, "preprocess.log", len(files) if not tfds_specs else None, beam_args, args.verbose,
                      in_process=test_pipeline is not None) as progress_folder:
+            forget_outcomes(f"{args.output.rstrip('/')}/{COUNTS_FILE}")
             p = test_pipeline or make_pipeline(beam_args)
             build(p, args, files, tfds_specs, spec, refused, progress_folder)
             result = p.run()
             result.wait_until_finish()
-        counts = read_counters(result)
+        if is_dry_run(beam_args):
+            return dry_run_report(result, "colorize preprocess", args.output)
+        counts = read_outcomes(f"{args.output.rstrip('/')}/{COUNTS_FILE}")
         counts["failed"] = counts.get("failed", 0) + len(refused)
         info = dataset_info(args, spec, counts, len(files) + len(refused), time.time() - start)
         write_json(tree, c.DATASET_JSON, info)
