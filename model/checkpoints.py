@@ -23,27 +23,50 @@ def _best_so_far(history_path, monitor):
 
 
 class SaveLast(keras.callbacks.Callback):
-    """Saves last.keras (with optimizer state), then the epoch it holds, every `every` epochs."""
+    """Saves last.keras (with optimizer state), then the epoch it holds, every `every` epochs.
 
-    def __init__(self, out, extra, every=1):
+    With commit_later, the epoch end only writes last.tmp.keras; CommitLast, the run's last callback,
+    then renames it and advances the state, so a kill at any moment leaves a state whose epochs all
+    have their history row and best.keras decided."""
+
+    def __init__(self, out, extra, every=1, commit_later=False):
         super().__init__()
-        self.out, self.extra, self.every = out, extra, every
+        self.out, self.extra, self.every, self.commit_later = out, extra, every, commit_later
+        self.pending = None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every and epoch + 1 != self.params.get("epochs"):
             return
-        tmp_model = os.path.join(self.out, "last.tmp.keras")
-        self.model.save(tmp_model)
-        os.replace(tmp_model, os.path.join(self.out, LAST))
+        self.model.save(os.path.join(self.out, "last.tmp.keras"))
+        self.pending = epoch
+        if not self.commit_later:
+            self.commit(epoch)
+
+    def commit(self, epoch):
+        if self.pending != epoch:
+            return
+        os.replace(os.path.join(self.out, "last.tmp.keras"), os.path.join(self.out, LAST))
         with open(os.path.join(self.out, STATE + ".tmp"), "w") as f:
             json.dump({**self.extra, "epoch": epoch + 1}, f)
         os.replace(os.path.join(self.out, STATE + ".tmp"), os.path.join(self.out, STATE))
+        self.pending = None
+
+
+class CommitLast(keras.callbacks.Callback):
+    def __init__(self, save_last):
+        super().__init__()
+        self.save_last = save_last
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save_last.commit(epoch)
 
 
 def callbacks(out, monitor, resume, state_extra, ema=False):
     """Checkpoints, history and logs. With EMA weights, validation and best.keras use the averaged
-    weights, while last.keras (saved first) keeps the raw ones and the optimizer their average."""
-    cbs = [SaveLast(out, state_extra)]
+    weights, while last.keras (saved first) keeps the raw ones and the optimizer their average; the
+    epoch it holds is committed last of all."""
+    save_last = SaveLast(out, state_extra, commit_later=True)
+    cbs = [save_last]
     if ema:
         cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     cbs += [
@@ -54,6 +77,7 @@ def callbacks(out, monitor, resume, state_extra, ema=False):
     ]
     if backend() == "tensorflow":
         cbs.append(keras.callbacks.TensorBoard(os.path.join(out, "logs")))
+    cbs.append(CommitLast(save_last))
     return cbs
 
 

@@ -212,9 +212,17 @@ def workers_log(path, quiet=True):
     os.dup2(fd, 2)  # worker processes inherit fd 2
     os.close(fd)
     terminal = os.fdopen(os.dup(saved), "w")
+    # The workers' lines reach this process through the runner's log stream (at INFO), and do not
+    # always reach their own stderr: while stderr is the log file, keep them all.
+    loggers = [logging.getLogger(), logging.getLogger("apache_beam")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.INFO)
     try:
         yield terminal
     finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)

@@ -38,9 +38,10 @@ def test_read_photos_reads_images_skips_others_and_what_is_done(tmp_path, photos
     fn = read_photos(tmp_path / "out")
     element = (sources.wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
     assert list(fn.process(element)) == [(b"a.jpg", "a.jpg", data)]
-    assert list(fn.process((sources.wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False))) == []
+    notes = (sources.wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False)
+    assert tagged(fn.process(notes)) == ([], {"tally": ["skipped_not_image"]})  # counted by the pipeline
     write(str(tmp_path / "out" / "a.jpg"), b"done before")
-    assert list(fn.process(element)) == []  # its colour copy exists
+    assert tagged(fn.process(element)) == ([], {"tally": ["skipped_done"]})  # its colour copy exists
     assert len(list(read_photos(tmp_path / "out", overwrite=True).process(element))) == 1
 
 
@@ -55,6 +56,7 @@ def test_read_photos_expands_a_zip_member_by_member(tmp_path, photos):
     main, tags = tagged(fn.process((sources.wire(str(archive)), b"box.zip", True)))
     assert [(rel, origin) for rel, origin, _ in main] == [(b"one.jpg", f"{archive}!one.jpg")]
     assert sorted(path for path, _ in tags["failed"]) == [f"{archive}!../two.jpg", f"{archive}!big.jpg"]
+    assert tags["tally"] == ["matched"] * 3  # members are counted as they are found
 
 
 def test_prepare_model_input_yields_one_element_per_frame(photos):
@@ -78,7 +80,8 @@ def test_write_photos_joins_the_photos_own_lightness_with_the_predicted_colour(t
     fn.setup()
     ab = np.zeros((64, 64, 2), np.float32)
     ab[..., 1] = 40  # yellow everywhere
-    assert list(fn.process(((b"sub/c.jpg", "sub/c.jpg", data, 0, 1), PredictionResult(None, ab)))) == []
+    assert tagged(fn.process(((b"sub/c.jpg", "sub/c.jpg", data, 0, 1), PredictionResult(None, ab)))) == \
+        ([], {"tally": ["colorized"]})
     with Image.open(tmp_path / "sub" / "c.jpg") as im:
         out = np.asarray(im.convert("RGB"))
     assert out.shape[:2] == grey.shape
@@ -99,6 +102,7 @@ def test_prepare_training_example_tags_skips_and_failures(tmp_path, photos):
     (source, split_key, l_bytes, ab_bytes), grey = main[0]
     assert split_key == b"ok.jpg" and len(l_bytes) == 32 * 32 and len(ab_bytes) == 32 * 32 * 2 and grey is None
     assert results["grey.jpg"][1]["skipped"][0][1].startswith("no colour")
+    assert results["grey.jpg"][1]["tally"] == ["skipped", "skipped: no colour"]
     assert results["notes.txt"][1]["skipped"][0][1].startswith("not an image file")
     assert results["broken.jpg"][1]["failed"][0][1] == "empty file (0 bytes)"
 
@@ -108,7 +112,8 @@ def test_encode_records_writes_what_the_reader_parses(photos):
     fn.setup()
     l_q = np.arange(32 * 32, dtype=np.uint8).reshape(32, 32)
     ab_q = np.full((32, 32, 2), -5, np.int8)
-    [(split, data)] = list(fn.process((("p.jpg", b"p.jpg", l_q.tobytes(), ab_q.tobytes()), None)))
+    [(split, data)], tags = tagged(fn.process((("p.jpg", b"p.jpg", l_q.tobytes(), ab_q.tobytes()), None)))
+    assert tags == {"tally": ["written_train"]}
     ex = records.parse_example(data)
     assert split == "train" and ex[c.KEY_SOURCE] == [b"p.jpg"] and ex[c.KEY_HEIGHT] == [32]
     assert np.array_equal(np.frombuffer(ex[c.KEY_L][0], np.uint8).reshape(32, 32), l_q)
