@@ -25,20 +25,25 @@ def zoom_boxes(rng, n):
     return np.stack([y0, x0, y0 + side, x0 + side], axis=1).astype(np.float32)
 
 
+def _interpolation(lo, hi, s):
+    """[N, S, S] matrices taking S samples to the S bilinear samples between lo and hi (fractions of the side)."""
+    pos = (lo[:, None] + (hi - lo)[:, None] * (np.arange(s, dtype=np.float32) / (s - 1))) * (s - 1)
+    i0 = np.floor(pos).astype(int)
+    w, i1 = (pos - i0).astype(np.float32), np.minimum(i0 + 1, s - 1)
+    m = np.zeros((len(lo), s, s), np.float32)
+    n, r = np.arange(len(lo))[:, None], np.arange(s)[None, :]
+    np.add.at(m, (n, r, i0), 1 - w)
+    np.add.at(m, (n, r, i1), w)
+    return m
+
+
 def crop_and_resize(images, boxes):
     """[N, S, S, C] float32 and boxes [N, 4] -> [N, S, S, C]: each box's pixels bilinearly resized to S x S
-    (pixel centres as tf.image.crop_and_resize)."""
-    n, s = images.shape[0], images.shape[1]
-    t = np.arange(s, dtype=np.float32) / (s - 1)
-    ys = (boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * t) * (s - 1)  # [N, S]
-    xs = (boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * t) * (s - 1)
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    y1, x1 = np.minimum(y0 + 1, s - 1), np.minimum(x0 + 1, s - 1)
-    wy, wx = (ys - y0)[:, :, None, None], (xs - x0)[:, None, :, None]
-    i = np.arange(n)[:, None, None]
-    top = images[i, y0[:, :, None], x0[:, None, :]] * (1 - wx) + images[i, y0[:, :, None], x1[:, None, :]] * wx
-    bottom = images[i, y1[:, :, None], x0[:, None, :]] * (1 - wx) + images[i, y1[:, :, None], x1[:, None, :]] * wx
-    return (top * (1 - wy) + bottom * wy).astype(np.float32)
+    (pixel centres as tf.image.crop_and_resize), as two batched matrix products (rows, then columns):
+    several times faster than gathering the four neighbours of every pixel."""
+    s = images.shape[1]
+    rows = np.einsum("nys,nsxc->nyxc", _interpolation(boxes[:, 0], boxes[:, 2], s), images, optimize=True)
+    return np.einsum("nxt,nytc->nyxc", _interpolation(boxes[:, 1], boxes[:, 3], s), rows, optimize=True)
 
 
 def _split_inputs(d, fusion):
