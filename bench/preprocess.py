@@ -56,16 +56,6 @@ def _cpu_work(args):
     return len(records.encode_example(path, l_q, ab_q, np.zeros(1000, np.float32)))
 
 
-def cpu_bound(paths, size):
-    """Photos a second through the CPU side of `preprocess` on every core (no Inception)."""
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(os.cpu_count()) as pool:
-        list(pool.map(_cpu_work, [(p, size) for p in paths[:os.cpu_count()]]))
-        start = time.perf_counter()
-        list(pool.map(_cpu_work, [(p, size) for p in paths], chunksize=4))
-    return len(paths) / (time.perf_counter() - start)
-
-
 def naive_loop(paths, model, image_size, workdir):
     """What a user without this project writes: one photo at a time, `model.predict` at batch 1."""
     import gzip
@@ -99,7 +89,7 @@ def main():
         marginal = (args.large - args.small) / (t_large - t_small)
         bound, model = inception_bound()
         naive = naive_loop(paths[:args.naive], model, args.image_size, work)
-        cpu = cpu_bound(paths, args.image_size)
+        cpu = common.rate_on_all_cores(_cpu_work, [(p, args.image_size) for p in paths])  # no Inception
     print(f"(a) colorize preprocess, end to end: {args.small} photos {t_small:.1f} s, {args.large} photos "
           f"{t_large:.1f} s -> marginal {marginal:.2f} images/s")
     print(f"(b) Inception-ResNet-v2 forward alone, batch 32: {bound:.2f} images/s")

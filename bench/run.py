@@ -59,16 +59,6 @@ def _cpu_work(args):
     return len(buf.getvalue())
 
 
-def cpu_bound(paths, size):
-    """Photos a second through the CPU side of `run` on every core (no model): decode + merge + encode."""
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(os.cpu_count()) as pool:
-        list(pool.map(_cpu_work, [(p, size) for p in paths[:os.cpu_count()]]))  # workers started, imports done
-        start = time.perf_counter()
-        list(pool.map(_cpu_work, [(p, size) for p in paths], chunksize=4))
-    return len(paths) / (time.perf_counter() - start)
-
-
 def naive_loop(paths, model, card, workdir):
     """Open, predict one photo at a time, save: what a user without this project writes."""
     from model import inference
@@ -104,7 +94,7 @@ def main():
         model, card = modeldir.load(args.model)
         bound = model_bound(model, card, args.batch_size)
         naive = naive_loop(paths[:args.naive], model, card, work)
-        cpu = cpu_bound(paths, card["image_size"])
+        cpu = common.rate_on_all_cores(_cpu_work, [(p, card["image_size"]) for p in paths])  # no model
     n = args.large - args.small
     marginal = n / (t_large - t_small)
     mp = megapixels(paths[args.small:]) / (t_large - t_small)

@@ -120,12 +120,7 @@ def train_one(spec):
     training.finish(out, fields, final,
                     data={"sources": spec["sources"], "train_photos": int(len(train_a["l"])),
                           "image_size": IMAGE_SIZE, "built_by": "bench/train_sweep.py"},
-                    training={"epochs": epochs, "batch_size": recipe.batch_size,
-                              "learning_rate": recipe.learning_rate, "lr_schedule": recipe.lr_schedule,
-                              "ema": recipe.ema, "augment": recipe.augment,
-                              "loss": recipe.loss_description(), "optimizer": "adam", "seed": recipe.seed,
-                              "checkpoint": checkpoints.BEST, "seconds_this_run": round(seconds, 1),
-                              "final_history": {k: float(v[-1]) for k, v in history.items()}},
+                    training=training.training_card(recipe, epochs, checkpoints.BEST, seconds, history),
                     metrics={k: v for k, v in val1.items() if not k.startswith("_")})
     best_epoch = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None
     result = {**spec, "train_photos": int(len(train_a["l"])), "seconds": round(seconds, 1),

@@ -24,7 +24,7 @@ class Compiled:
     """
 
     def __init__(self, model, batch_size):
-        self.model, self.batch_size = model, batch_size
+        self.batch_size = batch_size
         import keras
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf

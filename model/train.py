@@ -124,6 +124,15 @@ def finish(out, fields, final, data, training, metrics):
     return 0
 
 
+def training_card(recipe, epochs, checkpoint, seconds, history):
+    """The card's "training" entry of a beta / fusion run: the recipe as run."""
+    return {"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
+            "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
+            "vividness": recipe.vividness, "loss": recipe.loss_description(), "optimizer": "adam",
+            "seed": recipe.seed, "checkpoint": checkpoint, "seconds_this_run": round(seconds, 1),
+            "final_history": {k: float(v[-1]) for k, v in history.items()}}
+
+
 def train_on_records(recipe, data_dir, out, resume=False):
     info = c.read_dataset_json(data_dir)
     embedding = info.get("embedding") if recipe.model == "fusion" else None
@@ -145,13 +154,7 @@ def train_on_records(recipe, data_dir, out, resume=False):
     return finish(out, fields, final,
                   data={"dir": data_dir, "inputs": info.get("inputs"), "counts": info["counts"],
                         "image_size": info["image_size"]},
-                  training={"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
-                            "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
-                            "vividness": recipe.vividness,
-                            "loss": recipe.loss_description(), "optimizer": "adam", "seed": recipe.seed,
-                            "checkpoint": BEST if has_best else LAST,
-                            "seconds_this_run": round(time.time() - start, 1),
-                            "final_history": {k: float(v[-1]) for k, v in history.items()}},
+                  training=training_card(recipe, epochs, BEST if has_best else LAST, time.time() - start, history),
                   metrics={k: v for k, v in metrics.items() if not k.startswith("_")})
 
 

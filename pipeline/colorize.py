@@ -314,10 +314,11 @@ def build(p, args, files, archives_, prefailed, progress_folder=None):
                      | "WriteMultiFrame" >> beam.ParDo(
                          WriteMultiFrame(args.output, args.max_pixels, progress_folder))
                      .with_outputs("failed", TALLY, main="ok"))
+    tree = outputs.OutputTree(args.output)
     failed = ((read.failed, prepared.failed, written.failed, written_multi.failed)
-              | "Failures" >> WriteFailures(outputs.OutputTree(args.output).path("_failures"), prefailed))
+              | "Failures" >> WriteFailures(tree.path("_failures"), prefailed))
     ((read[TALLY], written[TALLY], written_multi[TALLY], failed)
-     | "CountOutcomes" >> CountOutcomes(outputs.OutputTree(args.output).path(COUNTS_FILE)))
+     | "CountOutcomes" >> CountOutcomes(tree.path(COUNTS_FILE)))
 
 
 def parse_args(argv):
