@@ -24,7 +24,8 @@ def test_merge_keeps_the_photos_own_lightness_and_takes_the_colour(photos):
 
 
 def test_compiled_forward_pads_short_batches_and_gives_the_models_own_output():
-    """Any batch length gives the model's own rows; only power-of-two shapes up to the batch size reach it."""
+    """Any batch length gives the model's own rows; where each shape compiles anew (JAX), only power-of-two
+    shapes up to the batch size reach it."""
     import keras
     from model.inference import Compiled
     inp = keras.Input((4, 4, 1))
@@ -36,4 +37,7 @@ def test_compiled_forward_pads_short_batches_and_gives_the_models_own_output():
     x = np.random.default_rng(0).standard_normal((19, 4, 4, 1)).astype(np.float32)
     for n in (1, 3, 5, 8, 19):
         np.testing.assert_allclose(compiled(x[:n]), np.asarray(model(x[:n])), atol=1e-5)
-    assert set(seen) <= {1, 2, 4, 8} and seen[:3] == [1, 4, 8]
+    if keras.backend.backend() == "tensorflow":  # one trace serves every length: nothing is padded
+        assert seen == [1, 3, 5, 8, 8, 8, 3]
+    else:  # a compile per shape: short batches padded to powers of two
+        assert set(seen) <= {1, 2, 4, 8} and seen[:3] == [1, 4, 8]
