@@ -91,5 +91,15 @@ def machine():
     return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
+def worker_flags(workers):
+    """Beam flags for a local run with `workers` worker processes (None: the default, one a core)."""
+    return [] if workers is None else ["--direct_num_workers", str(workers)]
+
+
+def progress(line):
+    """A step's figure as soon as it is known (long benchmarks on remote machines are watched live)."""
+    print(f"  .. {line}", flush=True)
+
+
 def colorize_cmd(*args):
     return [sys.executable, "-m", "commands.cli", *args]

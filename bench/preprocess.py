@@ -14,12 +14,13 @@ import numpy as np
 import common
 
 
-def end_to_end(paths, workdir, image_size):
+def end_to_end(paths, workdir, image_size, workers):
     folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
     out = os.path.join(workdir, f"out{len(paths)}")
     seconds, peak = common.timed_command(common.colorize_cmd(
         "preprocess", "--input", folder, "--output", out, "--inception-weights", "random",
-        "--image-size", str(image_size)))
+        "--image-size", str(image_size), *common.worker_flags(workers)))
+    common.progress(f"preprocess on {len(paths)} photos: {seconds:.1f} s")
     return seconds, peak
 
 
@@ -80,15 +81,19 @@ def main():
     ap.add_argument("--large", type=int, default=144)
     ap.add_argument("--naive", type=int, default=24)
     ap.add_argument("--image-size", type=int, default=224)
+    ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: one a core)")
     args = ap.parse_args()
     paths = common.photo_paths(args.photos, args.large)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
-        t_small, m_small = end_to_end(paths[:args.small], work, args.image_size)
-        t_large, m_large = end_to_end(paths, work, args.image_size)
+        end_to_end(paths[:8], work, args.image_size, args.workers)  # warm-up: compiled programs cached
+        t_small, m_small = end_to_end(paths[:args.small], work, args.image_size, args.workers)
+        t_large, m_large = end_to_end(paths, work, args.image_size, args.workers)
         marginal = (args.large - args.small) / (t_large - t_small)
         bound, model = inception_bound()
+        common.progress(f"Inception bound {bound:.2f} images/s")
         naive = naive_loop(paths[:args.naive], model, args.image_size, work)
+        common.progress(f"naive loop {naive:.2f} images/s")
         cpu = common.rate_on_all_cores(_cpu_work, [(p, args.image_size) for p in paths])  # no Inception
     print(f"(a) colorize preprocess, end to end: {args.small} photos {t_small:.1f} s, {args.large} photos "
           f"{t_large:.1f} s -> marginal {marginal:.2f} images/s")
@@ -99,6 +104,7 @@ def main():
     print(f"backend {keras.backend.backend()}; the lower bound is {'Inception' if bound <= cpu else 'the CPU side'}'s: "
           f"(a) / lower bound = {marginal / lower:.2f}")
     print(f"(c) naive per-image loop (decode, model.predict at batch 1, write): {naive:.2f} images/s")
+    print(f"worker processes: {args.workers or os.cpu_count()}")
     print(f"(d) peak memory of the whole run (all processes): {m_small:.0f} MiB at {args.small} photos, "
           f"{m_large:.0f} MiB at {args.large}")
     print(f"ratios: (a)/(b) = {marginal / bound:.2f} (target >= 0.8), (a)/(c) = {marginal / naive:.2f} "

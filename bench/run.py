@@ -24,8 +24,10 @@ def megapixels(paths):
 
 def end_to_end(paths, workdir, model_args):
     folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
-    return common.timed_command(common.colorize_cmd(
+    seconds, peak = common.timed_command(common.colorize_cmd(
         "run", "--input", folder, "--output", os.path.join(workdir, f"out{len(paths)}"), *model_args))
+    common.progress(f"run on {len(paths)} photos: {seconds:.1f} s")
+    return seconds, peak
 
 
 def model_bound(model, card, batch):
@@ -83,17 +85,22 @@ def main():
     ap.add_argument("--large", type=int, default=240)
     ap.add_argument("--naive", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: one a core)")
     args = ap.parse_args()
     from model import modeldir
     paths = common.photo_paths(args.photos, args.large)
     model_args = (["--model", args.model] if args.model else []) + ["--batch-size", str(args.batch_size)]
+    model_args += common.worker_flags(args.workers)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
+        end_to_end(paths[:8], work, model_args)  # warm-up: both timed runs find the same compiled programs
         t_small, m_small = end_to_end(paths[:args.small], work, model_args)
         t_large, m_large = end_to_end(paths, work, model_args)
         model, card = modeldir.load(args.model)
         bound = model_bound(model, card, args.batch_size)
+        common.progress(f"model bound {bound:.1f} images/s")
         naive = naive_loop(paths[:args.naive], model, card, work)
+        common.progress(f"naive loop {naive:.2f} images/s")
         cpu = common.rate_on_all_cores(_cpu_work, [(p, card["image_size"]) for p in paths])  # no model
     n = args.large - args.small
     marginal = n / (t_large - t_small)
@@ -104,6 +111,7 @@ def main():
     print(f"compute bound: the model's forward pass at batch {args.batch_size}: {bound:.1f} images/s")
     print(f"CPU bound: decode + merge + encode on all {os.cpu_count()} cores, no model: {cpu:.1f} images/s")
     print(f"naive loop (open, predict one by one, save): {naive:.2f} images/s")
+    print(f"worker processes: {args.workers or os.cpu_count()}")
     print(f"peak memory (all processes): {m_small:.0f} MiB at {args.small} photos, {m_large:.0f} MiB at {args.large}")
     import keras
     lower = min(bound, cpu)

@@ -88,7 +88,8 @@ def train_one(spec):
     recipe = training.Recipe(model="beta", epochs=spec["epochs"], batch_size=spec["batch_size"],
                              learning_rate=spec["learning_rate"], loss="classification",
                              rebalance=spec["rebalance"], temperature=spec["temperature"], seed=spec["seed"],
-                             lr_schedule=spec["lr_schedule"], ema=spec["ema"], augment=spec["augment"])
+                             lr_schedule=spec["lr_schedule"], ema=spec["ema"], augment=spec["augment"],
+                             skips=spec["skips"])
     train = ArrayBatches(train_a, recipe.batch_size, False, recipe.seed, True, augment=recipe.augment)
     val = ArrayBatches(val_a, recipe.batch_size, False, recipe.seed, False)
     fields = {"architecture": "beta", "image_size": IMAGE_SIZE, "embedding": None, "head": "classification"}
@@ -107,11 +108,12 @@ def train_one(spec):
             samples.append((name, f.read()))
     scores = {}
     probs = keras.Model(final.input, final.get_layer("annealed_mean").input)
-    for t, v in [(t, v) for t in spec["temperatures"] for v in spec["vividness"]]:
-        decoded = quantized.inference_model(probs, t)
+    for t, v, flip in [(t, v, f) for t in spec["temperatures"] for v in spec["vividness"] for f in spec["flips"]]:
+        decoded = quantized.inference_model(probs, t, flip_average=flip)
         val_m = evaluate.on_records(decoded, fields, spec["val_records"], "val", info, vividness=v)
         smp = evaluate.on_photos(decoded, fields, samples, "sample photos", vividness=v) if samples else None
-        scores[f"T{t} x{v}"] = {"val": {k: val_m["model"][k] for k in ("auc", "acc@10", "psnr", "colourfulness")},
+        scores[f"T{t} x{v}" + (" flip" if flip else "")] = {
+                          "val": {k: val_m["model"][k] for k in ("auc", "acc@10", "psnr", "colourfulness")},
                           "samples": {k: smp["model"][k] for k in ("auc", "acc@10", "colourfulness")} if smp else None,
                           "val_original_colourfulness": val_m["original"]["colourfulness"],
                           "val_grey_auc": val_m["grayscale_baseline"]["auc"],
@@ -163,7 +165,7 @@ def main():
         variants = json.load(f)
     defaults = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
                 "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
-                "temperatures": [0.38]}
+                "temperatures": [0.38], "skips": False, "flips": [False]}
     specs = []
     for v in variants:
         v = {**defaults, **v}

@@ -35,6 +35,9 @@ def parse_args(argv):
     p.add_argument("--augment", choices=AUGMENTS, default="flip",
                    help="flip (default): random left-right flips; zoom: flips and random crops of 75-100 %% "
                         "of the side, resized back")
+    p.add_argument("--skips", action="store_true",
+                   help="beta, fusion: U-Net-style skip connections from the encoder's 1/2 and 1/4 scale "
+                        "features to the decoder's (colour follows edges; +0.2 M parameters)")
     p.add_argument("--vividness", type=positive_float, default=None,
                    help="classification: the written model's own colour strength, the chroma factor "
                         "'colorize run --vividness' multiplies (default 1)")
@@ -48,6 +51,8 @@ def parse_args(argv):
         p.error("--model alpha learns one photo: pass --image PHOTO")
     if args.model != "alpha" and not args.data:
         p.error(f"--model {args.model} trains on records: pass --data DIR")
+    if args.model == "alpha" and args.skips:
+        p.error("--skips is for beta and fusion; alpha is the one-photo demonstration")
     if args.model == "alpha" and args.loss == "classification":
         p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
     if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
@@ -64,7 +69,8 @@ def recipe_of(args):
                                ("vividness", args.vividness)) if v is not None}
     return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
                            batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
-                           lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, seed=args.seed, **extra)
+                           lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, skips=args.skips,
+                           seed=args.seed, **extra)
 
 
 def main(argv=None):

@@ -18,10 +18,12 @@ class Compiled:
     """A model's forward pass compiled once for one batch shape, on any Keras backend.
 
     On JAX (the jit-compiled predict step of `predict_on_batch`) each new shape compiles anew, so a
-    short batch (a bundle's last) is padded with zeros to the next power of two (at most
-    `batch_size`): only a handful of shapes ever occur. TensorFlow's tf.function with reduce_retracing
-    serves every length from one trace, so there nothing is padded (padding cost preprocess half its
-    throughput on CPU, where Inception's batches are small). PyTorch runs it eagerly.
+    short batch (a bundle's last) is padded with zeros: on a CPU to the next power of two (at most
+    `batch_size`), so only a handful of shapes ever occur; on a GPU or TPU, where padded rows cost
+    next to nothing and a compile costs seconds, to `batch_size` itself: one shape, one compile.
+    TensorFlow's tf.function with reduce_retracing serves every length from one trace, so there
+    nothing is padded (padding cost preprocess half its throughput on CPU, where Inception's batches
+    are small). PyTorch runs it eagerly.
     Inputs: an array [n, ...] or a dict of them.
     """
 
@@ -35,6 +37,7 @@ class Compiled:
         else:
             self._shape_free = False
             self._forward = model.predict_on_batch
+        self._one_shape = _on_accelerator()
 
     def __call__(self, x):
         first = next(iter(x.values())) if isinstance(x, dict) else x
@@ -43,13 +46,23 @@ class Compiled:
             return np.concatenate([self({k: v[i:i + self.batch_size] for k, v in x.items()} if isinstance(x, dict)
                                         else x[i:i + self.batch_size]) for i in range(0, n, self.batch_size)])
 
-        size = n if self._shape_free else min(self.batch_size, 1 << (n - 1).bit_length())
+        size = (n if self._shape_free else self.batch_size if self._one_shape
+                else min(self.batch_size, 1 << (n - 1).bit_length()))
 
         def pad(a):
             a = np.asarray(a, np.float32)
             return a if n == size else np.concatenate([a, np.zeros((size - n, *a.shape[1:]), a.dtype)])
         padded = {k: pad(v) for k, v in x.items()} if isinstance(x, dict) else pad(x)
         return np.asarray(self._forward(padded))[:n]
+
+
+def _on_accelerator():
+    """True when Keras runs on JAX and JAX's default device is a GPU or TPU."""
+    import keras
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+    return jax.default_backend() != "cpu"
 
 
 def upsample_ab(ab_small, width, height, rows=None):

@@ -7,6 +7,15 @@ shipped form decodes the probabilities back to ab, so every model predicts ab:
 - beta:   the Deep Koalarization encoder and decoder without any embedding (the baseline).
 - fusion: Part 2, Deep Koalarization (Baldassarre et al. 2017): encoder, fusion with an
           Inception-ResNet-v2 embedding of the whole image, decoder.
+beta and fusion optionally (skips=True) join the encoder's features at 1/4 and 1/2 scale to the
+decoder's at the same scale, as a U-Net does, so colour can follow the photo's edges:
+
+    L --encoder0,1 (1/2)--encoder2,3 (1/4)--encoder4..7 (1/8) [--fusion]--decoder0--up
+                   |                |                                               |
+                   |                +---------------- concat (1/4) <----------------+
+                   |                                    decoder1,2--up
+                   +---------------------------------- concat (1/2) <--+
+                                                        decoder3--head
 """
 import keras
 from keras import layers
@@ -41,19 +50,27 @@ def build_alpha(size=224):
 
 
 def _encoder(l_in):
-    x = l_in
+    """L -> (features [size/8, size/8, 256], {scale: the encoder's last features at 1/2 and 1/4})."""
+    x, at = l_in, {}
     for i, (filters, stride) in enumerate(ENCODER):
         x = _conv(x, filters, stride, f"encoder{i}")
-    return x
+        if i in (1, 3):
+            at[2 if i == 1 else 4] = x
+    return x, at
 
 
-def _decoder(x, head="regression"):
-    """Regression: ab (tanh) at full size. Classification: bin probabilities at half size."""
+def _decoder(x, head="regression", skips=None):
+    """Regression: ab (tanh) at full size. Classification: bin probabilities at half size.
+    skips: the encoder's {scale: features}, joined to the decoder's at 1/4 and 1/2 scale."""
     x = _conv(x, 128, name="decoder0")
     x = layers.UpSampling2D(2, name="decoder_up0")(x)
+    if skips:
+        x = layers.Concatenate(name="skip4")([x, skips[4]])
     x = _conv(x, 64, name="decoder1")
     x = _conv(x, 64, name="decoder2")
     x = layers.UpSampling2D(2, name="decoder_up1")(x)
+    if skips:
+        x = layers.Concatenate(name="skip2")([x, skips[2]])
     x = _conv(x, 32, name="decoder3")
     if head == "classification":
         from model import quantized
@@ -62,28 +79,30 @@ def _decoder(x, head="regression"):
     return layers.UpSampling2D(2, name="ab")(x)
 
 
-def build_beta(size=224, head="regression"):
+def build_beta(size=224, head="regression", skips=False):
     l_in = keras.Input((size, size, 1), name="l")
-    return keras.Model(l_in, _decoder(_encoder(l_in), head), name="beta")
+    features, at = _encoder(l_in)
+    return keras.Model(l_in, _decoder(features, head, at if skips else None), name="beta")
 
 
-def build_fusion(size=224, embedding_dim=1000, head="regression"):
+def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False):
     """Encoder output [size/8, size/8, 256] joined with the embedding repeated over that grid."""
     l_in = keras.Input((size, size, 1), name="l")
     emb_in = keras.Input((embedding_dim,), name="embedding")
-    features = _encoder(l_in)
+    features, at = _encoder(l_in)
     grid = size // 8
     tiled = layers.RepeatVector(grid * grid, name="fusion_repeat")(emb_in)
     tiled = layers.Reshape((grid, grid, embedding_dim), name="fusion_grid")(tiled)
     fused = layers.Concatenate(name="fusion_concat")([features, tiled])
     fused = layers.Conv2D(FUSION_FILTERS, 1, activation="relu", name="fusion")(fused)
-    return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused, head), name="fusion")
+    return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused, head, at if skips else None),
+                       name="fusion")
 
 
 HEADS = ("regression", "classification")
 
 
-def build(architecture, size=224, embedding_dim=None, head="regression"):
+def build(architecture, size=224, embedding_dim=None, head="regression", skips=False):
     if size % 8 or size < 32:
         raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
     if head not in HEADS:
@@ -92,12 +111,14 @@ def build(architecture, size=224, embedding_dim=None, head="regression"):
         if head != "regression":
             raise ModelError("alpha, the one-photo demonstration, regresses ab; the classification loss is "
                              "for beta and fusion")
+        if skips:
+            raise ModelError("skip connections are for beta and fusion; alpha is the one-photo demonstration")
         return build_alpha(size)
     if architecture == "beta":
-        return build_beta(size, head)
+        return build_beta(size, head, skips)
     if architecture == "fusion":
         if not embedding_dim:
             raise ModelError("the fusion model needs records with embeddings "
                              "(run 'colorize preprocess' without --embedding none)")
-        return build_fusion(size, embedding_dim, head)
+        return build_fusion(size, embedding_dim, head, skips)
     raise ModelError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")

@@ -124,8 +124,27 @@ class AnnealedMean(layers.Layer):
         return {**super().get_config(), "temperature": self.temperature, "vividness": self.vividness}
 
 
-def inference_model(trained, temperature=DEFAULT_TEMPERATURE, vividness=1.0):
-    """The trained probability model -> a model that outputs ab at full size, like the regression ones."""
-    ab = AnnealedMean(temperature, vividness, name="annealed_mean")(trained.output)
+@keras.saving.register_keras_serializable(package="colorize")
+class Mirror(layers.Layer):
+    """[B, H, W, C] -> the same, left and right swapped."""
+
+    def call(self, x):
+        return keras.ops.flip(x, axis=2)
+
+
+def inference_model(trained, temperature=DEFAULT_TEMPERATURE, vividness=1.0, flip_average=False):
+    """The trained probability model -> a model that outputs ab at full size, like the regression ones.
+    flip_average: the bin probabilities averaged with those of the mirrored photo, mirrored back (two
+    forward passes)."""
+    inputs, probs = trained.input, trained.output
+    if flip_average:  # the trained model as one nested layer, called on the photo and on its mirror image
+        if isinstance(trained.input, dict):  # fusion: the embedding of the whole photo is the same mirrored
+            inputs = {k: keras.Input(v.shape[1:], name=k) for k, v in trained.input.items()}
+            mirrored_in = {**inputs, "l": Mirror(name="mirror_in")(inputs["l"])}
+        else:
+            inputs = keras.Input(trained.input.shape[1:], name="l")
+            mirrored_in = Mirror(name="mirror_in")(inputs)
+        probs = layers.Average(name="flip_average")([trained(inputs), Mirror(name="mirror_out")(trained(mirrored_in))])
+    ab = AnnealedMean(temperature, vividness, name="annealed_mean")(probs)
     ab = layers.UpSampling2D(2, interpolation="bilinear", name="ab")(ab)
-    return keras.Model(trained.input, ab, name=trained.name)
+    return keras.Model(inputs, ab, name=trained.name)

@@ -72,11 +72,11 @@ def make_pipeline(beam_args):
     if not is_local(beam_args):
         return beam.Pipeline(options=PipelineOptions(beam_args))
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-    local = ["--direct_num_workers", str(os.cpu_count() or 1), "--direct_running_mode", "multi_processing",
-             "--default_sdk_harness_log_level", "WARNING",
-             "--sdk_harness_log_level_overrides", '{"colorize": "INFO"}']
-    has = {a.split("=")[0] for a in beam_args}
-    extra = [] if "--direct_num_workers" in has else local
+    local = {"--direct_num_workers": str(os.cpu_count() or 1), "--direct_running_mode": "multi_processing",
+             "--default_sdk_harness_log_level": "WARNING",
+             "--sdk_harness_log_level_overrides": '{"colorize": "INFO"}'}
+    has = {a.split("=")[0] for a in beam_args}  # a flag the user gives replaces only that default
+    extra = [part for flag, value in local.items() if flag not in has for part in (flag, value)]
     return beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(extra + list(beam_args)))
 
 

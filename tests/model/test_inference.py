@@ -41,3 +41,22 @@ def test_compiled_forward_pads_short_batches_and_gives_the_models_own_output():
         assert seen == [1, 3, 5, 8, 8, 8, 3]
     else:  # a compile per shape: short batches padded to powers of two
         assert set(seen) <= {1, 2, 4, 8} and seen[:3] == [1, 4, 8]
+
+
+def test_compiled_forward_on_an_accelerator_pads_every_batch_to_one_shape(monkeypatch):
+    """On a GPU (JAX) a padded row is nearly free and a compile is not: every batch reaches the model at
+    the batch size, so each worker compiles once."""
+    import keras
+    from model import inference
+    monkeypatch.setattr(inference, "_on_accelerator", lambda: True)
+    inp = keras.Input((4, 4, 1))
+    model = keras.Model(inp, keras.layers.Conv2D(2, 3, padding="same")(inp))
+    seen = []
+    compiled = inference.Compiled(model, batch_size=8)
+    forward = compiled._forward
+    compiled._forward = lambda x: (seen.append(len(x)), forward(x))[1]
+    x = np.random.default_rng(1).standard_normal((11, 4, 4, 1)).astype(np.float32)
+    for n in (1, 3, 11):
+        np.testing.assert_allclose(compiled(x[:n]), np.asarray(model(x[:n])), atol=1e-5)
+    expected = [1, 3, 8, 3] if keras.backend.backend() == "tensorflow" else [8, 8, 8, 8]
+    assert seen == expected

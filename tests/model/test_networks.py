@@ -36,3 +36,18 @@ def test_bad_requests_are_refused():
         networks.build("beta", 100)
     with pytest.raises(networks.ModelError, match="needs records with embeddings"):
         networks.build("fusion", 64, None)
+
+
+@pytest.mark.parametrize("arch,emb", [("beta", None), ("fusion", 10)])
+def test_skips_join_the_encoders_half_and_quarter_scale_features_to_the_decoder(arch, emb):
+    model = networks.build(arch, 64, emb, "classification", skips=True)
+    assert model.get_layer("skip4").output.shape == (None, 16, 16, 128 + 256)  # decoder0 up + encoder3
+    assert model.get_layer("skip2").output.shape == (None, 32, 32, 64 + 128)   # decoder2 up + encoder1
+    plain = networks.build(arch, 64, emb, "classification")
+    # only decoder1's and decoder3's kernels grow: 256 x 64 and 128 x 32 more 3x3 taps
+    assert model.count_params() - plain.count_params() == 9 * (256 * 64 + 128 * 32)
+    l = np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype(np.float32)
+    x = l if emb is None else {"l": l, "embedding": np.zeros((1, emb), np.float32)}
+    assert tuple(model(x).shape) == (1, 32, 32, model.output.shape[-1])
+    with pytest.raises(networks.ModelError, match="skip connections are for beta and fusion"):
+        networks.build("alpha", 64, skips=True)

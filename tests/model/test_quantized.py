@@ -54,3 +54,25 @@ def test_annealed_mean_goes_from_the_mean_to_the_mode():
     assert np.allclose(sharp, [40, 0], atol=0.1)
     between = np.asarray(q.AnnealedMean(0.38)(probs))[0, 0] * c.AB_DIVISOR
     assert 8 < between < 40
+
+
+def test_flip_average_is_the_mean_of_the_photo_and_its_mirror_image_and_survives_saving(tmp_path):
+    """Both networks: the decoded model averages the bin probabilities of L and of L mirrored (mirrored
+    back) before the annealed mean; saved and loaded, it gives the same ab and holds no new weights."""
+    import keras
+    from model import networks
+    for arch, emb in (("beta", None), ("fusion", 16)):
+        trained = networks.build(arch, 32, emb, "classification", skips=True)
+        rng = np.random.default_rng(0)
+        l = rng.uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
+        x = l if emb is None else {"l": l, "embedding": rng.standard_normal((2, emb)).astype(np.float32)}
+        x_mirrored = l[:, :, ::-1] if emb is None else {**x, "l": l[:, :, ::-1]}
+        probs = (np.asarray(trained(x)) + np.asarray(trained(x_mirrored))[:, :, ::-1]) / 2
+        want = keras.layers.UpSampling2D(2, interpolation="bilinear")(q.AnnealedMean(0.5, 1.0)(probs))
+        model = q.inference_model(trained, 0.5, flip_average=True)
+        assert model.count_params() == trained.count_params()
+        model.save(tmp_path / f"{arch}.keras")
+        loaded = keras.saving.load_model(tmp_path / f"{arch}.keras")
+        np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(want), atol=1e-6)
+        plain = np.asarray(q.inference_model(trained, 0.5)(x))
+        assert np.abs(plain - np.asarray(want)).max() > 1e-4  # the mirror image did change the colours
