@@ -98,7 +98,8 @@ def train_one(spec):
 
     def weights():  # as model.train.bin_weights: the colours of the first REBALANCE_SAMPLE training records
         return quantized.rebalancing_weights(train_a["ab"][:training.REBALANCE_SAMPLE], mix=recipe.rebalance)
-    history, epochs = training.fit(recipe, out, False, fields, train, val, weights)
+    resume = spec.get("resume") and os.path.exists(os.path.join(out, checkpoints.STATE))
+    history, epochs = training.fit(recipe, out, resume, fields, train, val, weights)
     final = checkpoints.save_final(out, os.path.join(out, checkpoints.BEST), recipe.temperature)
     seconds = time.time() - start
     info = c.read_dataset_json(spec["val_records"])
@@ -124,7 +125,9 @@ def train_one(spec):
                           "image_size": IMAGE_SIZE, "built_by": "bench/train_sweep.py"},
                     training=training.training_card(recipe, epochs, checkpoints.BEST, seconds, history),
                     metrics={k: v for k, v in val1.items() if not k.startswith("_")})
-    best_epoch = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None
+    with open(os.path.join(out, checkpoints.HISTORY)) as f:  # every epoch, resumed runs' earlier ones too
+        val_losses = [float(row.split(",")[2]) for row in f.read().split()[1:]]
+    best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else None
     result = {**spec, "train_photos": int(len(train_a["l"])), "seconds": round(seconds, 1),
               "best_epoch": best_epoch, "scores": scores}
     with open(os.path.join(out, "sweep_result.json"), "w") as f:
@@ -145,6 +148,8 @@ def main():
     p.add_argument("--deadline", type=float, default=None, help="seconds: stop runs still going then")
     p.add_argument("--keep", type=int, default=0, help="copy the model directories of the best N runs ...")
     p.add_argument("--keep-to", help="... here, model.keras in parts of 15 MB (join with cat)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue runs a deadline or a kill stopped, from their last epoch; finished runs are kept")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -170,16 +175,23 @@ def main():
     for v in variants:
         v = {**defaults, **v}
         for seed in v.pop("seeds"):
-            specs.append({**v, "seed": seed, "cache": cache, "val_records": args.val_records,
+            specs.append({**v, "seed": seed, "cache": cache, "val_records": args.val_records, "resume": args.resume,
                           "samples": args.samples, "out": os.path.join(args.out, f"{v['name']}-s{seed}")})
     env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
     running, results, t0 = [], [], time.time()
-    pending = list(specs)
+    pending = []
+    for s in specs:
+        done = os.path.join(s["out"], "sweep_result.json")
+        if args.resume and os.path.exists(done):
+            with open(done) as f:
+                results.append(json.load(f))
+        else:
+            pending.append(s)
     while pending or running:
         while pending and len(running) < args.parallel:
             s = pending.pop(0)
             os.makedirs(s["out"], exist_ok=True)
-            log = open(os.path.join(s["out"], "train.log"), "w")
+            log = open(os.path.join(s["out"], "train.log"), "a" if args.resume else "w")
             running.append((s, subprocess.Popen([sys.executable, __file__, "--out", args.out, "--one", json.dumps(s)],
                                                 stdout=log, stderr=subprocess.STDOUT, env=env)))
         time.sleep(2)

@@ -1,0 +1,62 @@
+"""Flip averaging measured: a classification model decoded as trained, and with its bin probabilities
+averaged over the photo and its mirror image (`model.quantized.inference_model(flip_average=True)`),
+on the validation split and the six sample photos, at two vividness settings; and what it costs.
+
+    python bench/flip_average.py [--model DIR] [--data data/photos128] [--images data/sample_photos]
+"""
+import argparse
+import time
+
+import numpy as np
+
+
+def forward_rate(model, size, batch=16, repeats=5):
+    from model.inference import Compiled
+    fn = Compiled(model, batch)
+    x = np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 1)).astype(np.float32)
+    fn(x)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn(x)
+    return batch * repeats / (time.perf_counter() - start)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    ap.add_argument("--data", default="data/photos128")
+    ap.add_argument("--images", default="data/sample_photos")
+    ap.add_argument("--vividness", type=float, nargs="+", default=[1.0, 1.2])
+    args = ap.parse_args()
+    import keras
+
+    from commands.evaluate import photos_in
+    from model import evaluate, modeldir, quantized
+    from tfrecords import contract as c
+    model, card = modeldir.load(args.model)
+    if card.get("head") != "classification" or card["architecture"] != "beta":
+        raise SystemExit("flip averaging is measured on beta models with the classification head")
+    decoding = model.get_layer("annealed_mean")
+    probs = keras.Model(model.input, decoding.input)
+    info = c.read_dataset_json(args.data)
+    samples = photos_in(args.images)
+    print("| decoding | vividness | validation AuC | acc@10 | colourfulness | sample photos AuC | colourfulness |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    rates = {}
+    for flip in (False, True):
+        decoded = quantized.inference_model(probs, decoding.temperature, decoding.vividness, flip_average=flip)
+        rates[flip] = forward_rate(decoded, card["image_size"])
+        for v in args.vividness:
+            val = evaluate.on_records(decoded, card, args.data, "val", info, vividness=v)
+            smp = evaluate.on_photos(decoded, card, samples, args.images, vividness=v)
+            print(f"| {'flip-averaged' if flip else 'as trained'} | {v} | {val['model']['auc']:.2f} | "
+                  f"{val['model']['acc@10']:.2f} | {val['model']['colourfulness']:.2f} | "
+                  f"{smp['model']['auc']:.2f} | {smp['model']['colourfulness']:.2f} |", flush=True)
+    print(f"originals' colourfulness: validation {val['original']['colourfulness']:.2f}; grayscale AuC "
+          f"{val['grayscale_baseline']['auc']:.2f} / samples {smp['grayscale_baseline']['auc']:.2f}")
+    print(f"forward pass at batch 16: as trained {rates[False]:.1f} images/s, flip-averaged {rates[True]:.1f} "
+          f"({rates[False] / rates[True]:.2f}x the time)")
+
+
+if __name__ == "__main__":
+    main()
