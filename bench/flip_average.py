@@ -39,7 +39,7 @@ def main():
     decoding = model.get_layer("annealed_mean")
     probs = keras.Model(model.input, decoding.input)
     info = c.read_dataset_json(args.data)
-    samples = photos_in(args.images)
+    samples = list(photos_in(args.images))  # read once, scored at every setting
     print("| decoding | vividness | validation AuC | acc@10 | colourfulness | sample photos AuC | colourfulness |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     rates = {}

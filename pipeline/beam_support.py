@@ -21,6 +21,9 @@ NAMESPACE = "colorize"
 PHOTO_ERRORS = (UserError, OSError, ValueError, EOFError, tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile)
 log = logging.getLogger("colorize")
 
+SHARE_HELP = ("one copy of the model for all worker processes of a machine, served to the others by the first "
+              "(a GPU machine or a Dataflow GPU worker then loads and compiles it once, not once a process)")
+
 
 def is_local(beam_args):
     """Whether the pipeline runs on this machine (no --runner given)."""

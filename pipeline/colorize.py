@@ -14,6 +14,7 @@ output folder is not the input, does not hold it, and no other run writes into i
 """
 import argparse
 import io
+import os
 import posixpath
 import time
 import zipfile
@@ -27,9 +28,9 @@ from PIL import Image
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, chunk_size,
-                                   check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log, make_pipeline,
-                                   read_outcomes, tally, watched, write_json)
+from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
+                                   chunk_size, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log,
+                                   make_pipeline, read_outcomes, tally, watched, write_json)
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
 from tfrecords import photos, view
@@ -166,16 +167,24 @@ class ColorizationModelHandler(ModelHandler):
     """RunInference handler: loads a model directory once per worker; batches of L (and embeddings).
 
     model_dir None means the model shipped with the package, found where the worker installed it.
+    share: one model for every worker process of a machine, served to the others by the first.
     """
 
-    def __init__(self, model_dir, batch_size=16, vividness=1.0):
+    def __init__(self, model_dir, batch_size=16, vividness=1.0, share=False):
         # Fixed batches: a bundle's last batch is flushed smaller anyway.
         super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
         self._model_dir, self._vividness, self._batch_size = model_dir, vividness, batch_size
+        self._share = share
 
     def load_model(self):
+        start = time.time()
         model, _ = modeldir.load(self._model_dir)
+        log.info("model loaded in %.1f s by process %d%s", time.time() - start, os.getpid(),
+                 ", shared with this machine's other workers" if self._share else "")
         return inference.Compiled(model, self._batch_size)
+
+    def share_model_across_processes(self):
+        return self._share
 
     def run_inference(self, batch, model, inference_args=None):
         if isinstance(batch[0], tuple):
@@ -300,10 +309,11 @@ def build(p, args, files, archives_, prefailed, progress_folder=None):
         spec = modeldir.embedding_of(args.card)
         examples = (examples
                     | "ToInception" >> beam.MapTuple(lambda key, ex: ((key, ex[0]), ex[1]))
-                    | "EmbedInception" >> EmbedInception(spec.weights, spec.weights_sha256, args.batch_size)
+                    | "EmbedInception" >> EmbedInception(spec.weights, spec.weights_sha256, args.batch_size,
+                                                         args.share_model)
                     | "JoinEmbedding" >> beam.MapTuple(lambda k, embedding: (k[0], (k[1], embedding))))
     coloured = examples | "Colorize" >> RunInference(KeyedModelHandler(
-        ColorizationModelHandler(args.model, args.batch_size, args.vividness)))
+        ColorizationModelHandler(args.model, args.batch_size, args.vividness, args.share_model)))
     single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0][4] == 1 else 1, 2)
     written = single | "WritePhotos" >> beam.ParDo(
         WritePhotos(args.output, args.max_pixels, progress_folder)).with_outputs("failed", TALLY, main="ok")
@@ -333,6 +343,7 @@ def parse_args(argv):
     p.add_argument("--vividness", type=non_negative_float, default=1.0,
                    help="scales the predicted colours' chroma: 1 (default) is the model as trained, 1.5 louder, "
                         "0.7 quieter, 0 grey")
+    p.add_argument("--share-model", action="store_true", help=SHARE_HELP)
     p.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's logs instead of a progress bar")
     p.add_argument("--max-file-mb", type=positive_int, default=sources.DEFAULT_MAX_FILE_MB,
                    help="refuse a file or archive member larger than this many MiB, from its size in the folder "

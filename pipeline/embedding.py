@@ -1,4 +1,8 @@
 """Beam's RunInference handler for the Inception-ResNet-v2 embedding (the network itself: model.inception)."""
+import logging
+import os
+import time
+
 import apache_beam as beam
 import numpy as np
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
@@ -6,18 +10,24 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 from model.inception import WeightsError, build_inception, preprocess
 from model.inference import Compiled
 
+log = logging.getLogger("colorize")
+
 
 class InceptionEmbeddingHandler(ModelHandler):
     """RunInference handler: one Inception-ResNet-v2 per worker, batches of 299x299 grey images."""
 
-    def __init__(self, weights_arg, expected_sha256=None, batch_size=32):
+    def __init__(self, weights_arg, expected_sha256=None, batch_size=32, share=False):
         super().__init__(min_batch_size=1, max_batch_size=batch_size)
         self._weights_arg = weights_arg
         self._expected = expected_sha256
         self._batch_size = batch_size
+        self._share = share
 
     def load_model(self):
+        start = time.time()
         model, spec = build_inception(self._weights_arg)
+        log.info("Inception loaded in %.1f s by process %d%s", time.time() - start, os.getpid(),
+                 ", shared with this machine's other workers" if self._share else "")
         if self._expected and spec.weights_sha256 != self._expected:
             raise WeightsError(f"Inception weights {self._weights_arg} hash {spec.weights_sha256[:12]} "
                                f"differ from the expected {self._expected[:12]}")
@@ -31,16 +41,16 @@ class InceptionEmbeddingHandler(ModelHandler):
         return "colorize-inception"
 
     def share_model_across_processes(self):
-        return False
+        return self._share
 
 
 class EmbedInception(beam.PTransform):
     """(key, grey uint8 [299, 299, 3]) -> (key, embedding float32 [1000]): Inception-ResNet-v2 through
     RunInference, loaded once per worker with the weights the key's records or model were made with."""
 
-    def __init__(self, weights_arg, expected_sha256=None, batch_size=32):
+    def __init__(self, weights_arg, expected_sha256=None, batch_size=32, share=False):
         super().__init__()
-        self.handler = KeyedModelHandler(InceptionEmbeddingHandler(weights_arg, expected_sha256, batch_size))
+        self.handler = KeyedModelHandler(InceptionEmbeddingHandler(weights_arg, expected_sha256, batch_size, share))
 
     def expand(self, pcoll):
         return (pcoll

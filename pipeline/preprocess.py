@@ -14,9 +14,9 @@ import numpy as np
 
 from pipeline import outputs, progress, sources
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, counter,
-                                   check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log, make_pipeline,
-                                   read_outcomes, tally, watched, write_json)
+from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
+                                   counter, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log,
+                                   make_pipeline, read_outcomes, tally, watched, write_json)
 from tfrecords import contract as c
 from tfrecords import photos, records, view
 from tfrecords.errors import positive_int
@@ -122,7 +122,7 @@ def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
     examples = prepared.ok
     if spec is not None:
         examples = examples | "EmbedInception" >> EmbedInception(args.inception_weights, spec.weights_sha256,
-                                                                 args.batch_size)
+                                                                 args.batch_size, args.share_model)
     encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction,
                                                                       progress_folder)).with_outputs(TALLY, main="ok")
     outcomes = [prepared[TALLY], encoded[TALLY]]
@@ -158,6 +158,7 @@ def parse_args(argv):
                         help="refuse a file larger than this many MiB, before reading it "
                              f"(default {sources.DEFAULT_MAX_FILE_MB})")
     parser.add_argument("--tfds-data-dir", default=None, help="tensorflow-datasets data_dir")
+    parser.add_argument("--share-model", action="store_true", help="Inception: " + SHARE_HELP)
     parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's logs instead of a progress bar")
     args, beam_args = parser.parse_known_args(argv)
     if not 0 <= args.val_fraction < 1:

@@ -206,3 +206,36 @@ def test_fusion_model_gets_its_embedding_in_the_pipeline(records, tmp_path, phot
     report = run("--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--model", model_dir)
     assert report["counts"]["colorized"] == 2 and report["model"]["architecture"] == "fusion"
     assert Image.open(tmp_path / "out" / "rocket.jpg").size == (640, 427)
+
+
+def test_a_shared_model_is_loaded_once_for_every_worker_and_colours_alike(tmp_path, photos):
+    """--share-model: two worker processes, one model load (the log says so), the same colour copies as
+    a run where each worker loads its own; preprocess likewise loads Inception once."""
+    for i in range(8):
+        name, rgb = sorted(photos.items())[i % len(photos)]
+        write(str(tmp_path / "in" / f"p{i:02d}_{name}.jpg"), jpeg_bytes(np.roll(rgb, 5 * i, axis=0)))
+    two_workers = ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
+
+    def cli(*args):
+        r = subprocess.run([sys.executable, "-m", "commands.cli", *args, *two_workers], capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+
+    for out, flags in (("shared", ["--share-model"]), ("own", [])):
+        cli("run", "--input", str(tmp_path / "in"), "--output", str(tmp_path / out), "--batch-size", "2", *flags)
+        assert json.loads((tmp_path / out / colorize.REPORT).read_text())["counts"]["colorized"] == 8
+    loads = lambda out: (tmp_path / out / "_log.txt").read_text().count("model loaded in")  # noqa: E731
+    assert loads("shared") == 1 and loads("own") == 2
+    assert "shared with this machine" in (tmp_path / "shared" / "_log.txt").read_text()
+    for p in sorted((tmp_path / "in").iterdir()):
+        a, b = (np.asarray(Image.open(tmp_path / out / p.name), np.int16) for out in ("shared", "own"))
+        assert np.abs(a - b).max() <= 2, p.name  # one model or two: the same colours
+
+    from tfrecords import records
+    cli("preprocess", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "records"), "--image-size", "32",
+        "--inception-weights", "random", "--val-fraction", "0", "--share-model")
+    log = (tmp_path / "records" / "preprocess.log").read_text()
+    assert log.count("Inception loaded in") == 1, log[-2000:]
+    arrays = records.read_arrays(str(tmp_path / "records"), "train")
+    assert len(arrays["source"]) == 8 and np.isfinite(arrays["embedding"]).all()
+    assert len({e.tobytes() for e in arrays["embedding"]}) == 8  # each photo its own embedding
