@@ -1,6 +1,6 @@
 """Benchmark of `colorize preprocess`: end-to-end marginal throughput, Inception's own bound, a naive loop, memory.
 
-    python bench/preprocess.py [--photos ../shared/data/photos] [--small 48] [--large 144]
+    python bench/preprocess.py [--photos ../shared/data/photos] [--small 48] [--large 144] [--workers N]
 
 Inception-ResNet-v2 runs with seeded random weights: the same computation as the ImageNet ones.
 """

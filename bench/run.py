@@ -1,6 +1,6 @@
 """Benchmark of `colorize run`: end-to-end marginal throughput, the model's own bound, a naive loop, memory.
 
-    python bench/run.py [--photos ../shared/data/photos] [--model DIR] [--small 60] [--large 240]
+    python bench/run.py [--photos ../shared/data/photos] [--model DIR] [--small 60] [--large 240] [--workers N]
 """
 import argparse
 import io

@@ -140,12 +140,14 @@ def test_sdist_installs_the_commands_and_carries_the_shipped_model(tmp_path):
 
 @pytest.mark.slow
 def test_every_stage_runs_on_the_jax_backend(photos, tmp_path):
-    """preprocess, train, evaluate and run with KERAS_BACKEND=jax, and TensorFlow never imported."""
+    """preprocess, train, evaluate and run with KERAS_BACKEND=jax, and TensorFlow never imported; the
+    compiled programs kept in the user's cache."""
     src = str(tmp_path / "in")
     for name, rgb in photos.items():
         write(os.path.join(src, f"{name}.jpg"), jpeg_bytes(rgb))
         write(os.path.join(src, f"{name}_mirror.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
-    jax = {"KERAS_BACKEND": "jax", "PYTHONPATH": os.path.join(ROOT, "tests", "no_tensorflow")}
+    jax = {"KERAS_BACKEND": "jax", "PYTHONPATH": os.path.join(ROOT, "tests", "no_tensorflow"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}  # where the compile cache goes by default
     records, model, colour = str(tmp_path / "records"), str(tmp_path / "model"), str(tmp_path / "colour")
     r = cli("preprocess", "--input", src, "--output", records, "--image-size", "32", "--inception-weights", "random",
             "--val-fraction", "0.25", env=jax)
@@ -158,3 +160,16 @@ def test_every_stage_runs_on_the_jax_backend(photos, tmp_path):
     r = cli("run", "--input", src, "--output", colour, "--model", model, env=jax)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.load(open(os.path.join(colour, "_report.json")))["counts"]["colorized"] == 12
+    # compiled programs were kept for the other workers and later runs (Inception's compile alone takes seconds)
+    assert os.listdir(tmp_path / "cache" / "colorize" / "jax")
+
+
+def test_a_users_local_flag_replaces_only_that_default():
+    """`--direct_num_workers 4` alone keeps worker processes (not one in-process thread) and the quiet logs."""
+    from apache_beam.options.pipeline_options import DirectOptions, WorkerOptions
+    options = beam_support.make_pipeline(["--direct_num_workers", "4"]).options
+    direct = options.view_as(DirectOptions)
+    assert direct.direct_num_workers == 4 and direct.direct_running_mode == "multi_processing"
+    assert options.view_as(WorkerOptions).default_sdk_harness_log_level == "WARNING"
+    default = beam_support.make_pipeline([]).options.view_as(DirectOptions)
+    assert default.direct_num_workers == (os.cpu_count() or 1) and default.direct_running_mode == "multi_processing"
