@@ -1,6 +1,6 @@
 """Benchmark of `colorize preprocess`: end-to-end marginal throughput, Inception's own bound, a naive loop, memory.
 
-    python bench/preprocess.py [--photos ../shared/data/photos] [--small 48] [--large 144] [--workers N]
+    python bench/preprocess.py [--photos ../shared/data/photos] [--small 48] [--large 144] [--workers N] [--share-model]
 
 Inception-ResNet-v2 runs with seeded random weights: the same computation as the ImageNet ones.
 """
@@ -14,12 +14,12 @@ import numpy as np
 import common
 
 
-def end_to_end(paths, workdir, image_size, workers):
+def end_to_end(paths, workdir, image_size, flags):
     folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
     out = os.path.join(workdir, f"out{len(paths)}")
     seconds, peak = common.timed_command(common.colorize_cmd(
         "preprocess", "--input", folder, "--output", out, "--inception-weights", "random",
-        "--image-size", str(image_size), *common.worker_flags(workers)))
+        "--image-size", str(image_size), *flags))
     common.progress(f"preprocess on {len(paths)} photos: {seconds:.1f} s")
     return seconds, peak
 
@@ -82,13 +82,15 @@ def main():
     ap.add_argument("--naive", type=int, default=24)
     ap.add_argument("--image-size", type=int, default=224)
     ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: one a core)")
+    ap.add_argument("--share-model", action="store_true", help="pass --share-model: one model for all workers")
     args = ap.parse_args()
     paths = common.photo_paths(args.photos, args.large)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
-        end_to_end(paths[:8], work, args.image_size, args.workers)  # warm-up: compiled programs cached
-        t_small, m_small = end_to_end(paths[:args.small], work, args.image_size, args.workers)
-        t_large, m_large = end_to_end(paths, work, args.image_size, args.workers)
+        flags = common.worker_flags(args.workers) + (["--share-model"] if args.share_model else [])
+        end_to_end(paths[:8], work, args.image_size, flags)  # warm-up: compiled programs cached
+        t_small, m_small = end_to_end(paths[:args.small], work, args.image_size, flags)
+        t_large, m_large = end_to_end(paths, work, args.image_size, flags)
         marginal = (args.large - args.small) / (t_large - t_small)
         bound, model = inception_bound()
         common.progress(f"Inception bound {bound:.2f} images/s")
@@ -104,7 +106,7 @@ def main():
     print(f"backend {keras.backend.backend()}; the lower bound is {'Inception' if bound <= cpu else 'the CPU side'}'s: "
           f"(a) / lower bound = {marginal / lower:.2f}")
     print(f"(c) naive per-image loop (decode, model.predict at batch 1, write): {naive:.2f} images/s")
-    print(f"worker processes: {args.workers or os.cpu_count()}")
+    print(f"worker processes: {args.workers or os.cpu_count()}{', one shared Inception' if args.share_model else ''}")
     print(f"(d) peak memory of the whole run (all processes): {m_small:.0f} MiB at {args.small} photos, "
           f"{m_large:.0f} MiB at {args.large}")
     print(f"ratios: (a)/(b) = {marginal / bound:.2f} (target >= 0.8), (a)/(c) = {marginal / naive:.2f} "

@@ -1,6 +1,7 @@
 """Benchmark of `colorize run`: end-to-end marginal throughput, the model's own bound, a naive loop, memory.
 
-    python bench/run.py [--photos ../shared/data/photos] [--model DIR] [--small 60] [--large 240] [--workers N]
+    python bench/run.py [--photos ../shared/data/photos] [--model DIR] [--small 60] [--large 240]
+        [--workers N] [--share-model]
 """
 import argparse
 import io
@@ -86,11 +87,12 @@ def main():
     ap.add_argument("--naive", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: one a core)")
+    ap.add_argument("--share-model", action="store_true", help="pass --share-model: one model for all workers")
     args = ap.parse_args()
     from model import modeldir
     paths = common.photo_paths(args.photos, args.large)
     model_args = (["--model", args.model] if args.model else []) + ["--batch-size", str(args.batch_size)]
-    model_args += common.worker_flags(args.workers)
+    model_args += common.worker_flags(args.workers) + (["--share-model"] if args.share_model else [])
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
         end_to_end(paths[:8], work, model_args)  # warm-up: both timed runs find the same compiled programs
@@ -111,7 +113,7 @@ def main():
     print(f"compute bound: the model's forward pass at batch {args.batch_size}: {bound:.1f} images/s")
     print(f"CPU bound: decode + merge + encode on all {os.cpu_count()} cores, no model: {cpu:.1f} images/s")
     print(f"naive loop (open, predict one by one, save): {naive:.2f} images/s")
-    print(f"worker processes: {args.workers or os.cpu_count()}")
+    print(f"worker processes: {args.workers or os.cpu_count()}{', one shared model' if args.share_model else ''}")
     print(f"peak memory (all processes): {m_small:.0f} MiB at {args.small} photos, {m_large:.0f} MiB at {args.large}")
     import keras
     lower = min(bound, cpu)
