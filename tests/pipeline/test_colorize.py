@@ -210,7 +210,7 @@ def test_fusion_model_gets_its_embedding_in_the_pipeline(records, tmp_path, phot
 
 def test_a_shared_model_is_loaded_once_for_every_worker_and_colours_alike(tmp_path, photos):
     """--share-model: two worker processes, one model load (the log says so), the same colour copies as
-    a run where each worker loads its own; preprocess likewise loads Inception once."""
+    a run where each worker loads its own; preprocess hands the flag to its Inception handler."""
     for i in range(8):
         name, rgb = sorted(photos.items())[i % len(photos)]
         write(str(tmp_path / "in" / f"p{i:02d}_{name}.jpg"), jpeg_bytes(np.roll(rgb, 5 * i, axis=0)))
@@ -231,11 +231,7 @@ def test_a_shared_model_is_loaded_once_for_every_worker_and_colours_alike(tmp_pa
         a, b = (np.asarray(Image.open(tmp_path / out / p.name), np.int16) for out in ("shared", "own"))
         assert np.abs(a - b).max() <= 2, p.name  # one model or two: the same colours
 
-    from tfrecords import records
-    cli("preprocess", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "records"), "--image-size", "32",
-        "--inception-weights", "random", "--val-fraction", "0", "--share-model")
-    log = (tmp_path / "records" / "preprocess.log").read_text()
-    assert log.count("Inception loaded in") == 1, log[-2000:]
-    arrays = records.read_arrays(str(tmp_path / "records"), "train")
-    assert len(arrays["source"]) == 8 and np.isfinite(arrays["embedding"]).all()
-    assert len({e.tobytes() for e in arrays["embedding"]}) == 8  # each photo its own embedding
+    from pipeline import embedding, preprocess  # preprocess hands the same flag to its Inception handler
+    args, _ = preprocess.parse_args(["--input", "x", "--output", "y", "--share-model"])
+    assert embedding.EmbedInception("random", share=args.share_model).handler.share_model_across_processes()
+    assert not embedding.EmbedInception("random").handler.share_model_across_processes()
