@@ -19,8 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def cli(*args, env=None, timeout=900):
+    """The command in a subprocess; env's entries set (None: removed from this process's environment)."""
+    merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "commands.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+                          timeout=timeout, env=merged, cwd=ROOT)
 
 
 def archive_of(photos, root):
@@ -147,7 +149,8 @@ def test_every_stage_runs_on_the_jax_backend(photos, tmp_path):
         write(os.path.join(src, f"{name}.jpg"), jpeg_bytes(rgb))
         write(os.path.join(src, f"{name}_mirror.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
     jax = {"KERAS_BACKEND": "jax", "PYTHONPATH": os.path.join(ROOT, "tests", "no_tensorflow"),
-           "XDG_CACHE_HOME": str(tmp_path / "cache"),  # where the compile cache goes by default
+           "XDG_CACHE_HOME": str(tmp_path / "cache"),  # where the compile cache goes by default ...
+           "JAX_COMPILATION_CACHE_DIR": None,  # ... unless set, as importing commands.cli in this process does
            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}  # keep every program, however quick its compile
     records, model, colour = str(tmp_path / "records"), str(tmp_path / "model"), str(tmp_path / "colour")
     r = cli("preprocess", "--input", src, "--output", records, "--image-size", "32", "--inception-weights", "random",
