@@ -91,9 +91,9 @@ def machine():
     return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
-def worker_flags(workers):
-    """Beam flags for a local run with `workers` worker processes (None: the default, one a core)."""
-    return [] if workers is None else ["--direct_num_workers", str(workers)]
+def worker_flags(workers, share_model=False):
+    """Flags for a local run: `workers` worker processes (None: the default, one a core), one shared model."""
+    return (["--direct_num_workers", str(workers)] if workers else []) + (["--share-model"] if share_model else [])
 
 
 def progress(line):

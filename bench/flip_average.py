@@ -5,20 +5,8 @@ on the validation split and the six sample photos, at two vividness settings; an
     python bench/flip_average.py [--model DIR] [--data data/photos128] [--images data/sample_photos]
 """
 import argparse
-import time
 
-import numpy as np
-
-
-def forward_rate(model, size, batch=16, repeats=5):
-    from model.inference import Compiled
-    fn = Compiled(model, batch)
-    x = np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 1)).astype(np.float32)
-    fn(x)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn(x)
-    return batch * repeats / (time.perf_counter() - start)
+from run import model_bound  # the forward rate as `colorize run` compiles it
 
 
 def main():
@@ -45,7 +33,7 @@ def main():
     rates = {}
     for flip in (False, True):
         decoded = quantized.inference_model(probs, decoding.temperature, decoding.vividness, flip_average=flip)
-        rates[flip] = forward_rate(decoded, card["image_size"])
+        rates[flip] = model_bound(decoded, card, 16)
         for v in args.vividness:
             val = evaluate.on_records(decoded, card, args.data, "val", info, vividness=v)
             smp = evaluate.on_photos(decoded, card, samples, args.images, vividness=v)

@@ -87,7 +87,7 @@ def main():
     paths = common.photo_paths(args.photos, args.large)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
-        flags = common.worker_flags(args.workers) + (["--share-model"] if args.share_model else [])
+        flags = common.worker_flags(args.workers, args.share_model)
         end_to_end(paths[:8], work, args.image_size, flags)  # warm-up: compiled programs cached
         t_small, m_small = end_to_end(paths[:args.small], work, args.image_size, flags)
         t_large, m_large = end_to_end(paths, work, args.image_size, flags)

@@ -92,7 +92,7 @@ def main():
     from model import modeldir
     paths = common.photo_paths(args.photos, args.large)
     model_args = (["--model", args.model] if args.model else []) + ["--batch-size", str(args.batch_size)]
-    model_args += common.worker_flags(args.workers) + (["--share-model"] if args.share_model else [])
+    model_args += common.worker_flags(args.workers, args.share_model)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
         end_to_end(paths[:8], work, model_args)  # warm-up: both timed runs find the same compiled programs

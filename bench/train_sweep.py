@@ -125,8 +125,7 @@ def train_one(spec):
                           "image_size": IMAGE_SIZE, "built_by": "bench/train_sweep.py"},
                     training=training.training_card(recipe, epochs, checkpoints.BEST, seconds, history),
                     metrics={k: v for k, v in val1.items() if not k.startswith("_")})
-    with open(os.path.join(out, checkpoints.HISTORY)) as f:  # every epoch, resumed runs' earlier ones too
-        val_losses = [float(row.split(",")[2]) for row in f.read().split()[1:]]
+    val_losses = checkpoints.history_column(out, "val_loss")  # resumed runs' earlier epochs too
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else None
     result = {**spec, "train_photos": int(len(train_a["l"])), "seconds": round(seconds, 1),
               "best_epoch": best_epoch, "scores": scores}

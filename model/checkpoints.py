@@ -14,11 +14,17 @@ from model.networks import ModelError
 BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
 
 
-def _best_so_far(history_path, monitor):
-    if not os.path.exists(history_path):
-        return None
-    with open(history_path) as f:
-        values = [float(r[monitor]) for r in csv.DictReader(f) if r.get(monitor)]
+def history_column(out, monitor):
+    """Every epoch's `monitor` value in out/history.csv (resumed runs' earlier epochs too); [] if none."""
+    path = os.path.join(out, HISTORY)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [float(r[monitor]) for r in csv.DictReader(f) if r.get(monitor)]
+
+
+def _best_so_far(out, monitor):
+    values = history_column(out, monitor)
     return min(values) if values else None
 
 
@@ -71,7 +77,7 @@ def callbacks(out, monitor, resume, state_extra, ema=False):
         cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     cbs += [
         keras.callbacks.ModelCheckpoint(os.path.join(out, BEST), monitor=monitor, save_best_only=True,
-                                        initial_value_threshold=_best_so_far(os.path.join(out, HISTORY), monitor)
+                                        initial_value_threshold=_best_so_far(out, monitor)
                                         if resume else None),
         keras.callbacks.CSVLogger(os.path.join(out, HISTORY), append=resume),
     ]
