@@ -1,6 +1,8 @@
 """Helpers the benchmarks share: picking photos, timing commands, sampling a process tree's memory."""
+import collections
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -9,6 +11,7 @@ import time
 
 DEFAULT_PHOTOS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "photos")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+CPU_BOUND_PHOTOS = 3000  # at most this many photos time the CPU side: enough for a rate
 
 
 def photo_paths(folder, n):
@@ -49,11 +52,16 @@ def _tree_rss(root_pid):
     return total
 
 
-def timed_command(cmd, env=None):
-    """Runs a command; returns (seconds, peak resident memory of its whole process tree in MiB)."""
+PROGRESS_EVERY_S = "2"  # plain progress lines this often in timed runs: the steady rate's samples
+_BAR = re.compile(r"\] (\d+)/(\d+) photos")
+
+
+def timed_command(cmd, env=None, steady=False):
+    """Runs a command; returns (seconds, peak resident memory of its whole process tree in MiB), and with
+    steady=True also its steady rate (steady_rate of its progress lines, None if it printed too few)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, "COLORIZE_PROGRESS_EVERY": PROGRESS_EVERY_S, **(env or {})})
     peak = [0]
 
     def sample():
@@ -62,12 +70,30 @@ def timed_command(cmd, env=None):
             time.sleep(0.2)
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    out, _ = proc.communicate()
+    tail, points = collections.deque(maxlen=200), []
+    for line in proc.stdout:  # stamped as it arrives: the progress lines' own clock has whole seconds
+        tail.append(line)
+        m = _BAR.search(line)
+        if m:
+            points.append((time.perf_counter() - start, int(m.group(1)), int(m.group(2))))
+    proc.wait()
     seconds = time.perf_counter() - start
     t.join()
     if proc.returncode not in (0, 1):
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out[-3000:]}")
-    return seconds, peak[0] / 2**20
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{''.join(tail)[-3000:]}")
+    if proc.returncode == 1:  # it ran, but not every photo came through: the figures need its reason beside them
+        progress(f"exit code 1; its last lines:\n{''.join(tail)[-2000:]}")
+    return (seconds, peak[0] / 2**20, steady_rate(points)) if steady else (seconds, peak[0] / 2**20)
+
+
+def steady_rate(points, low=0.1, high=0.9):
+    """Photos a second once a run is under way: the slope of its progress samples [(seconds, done,
+    total)] between `low` and `high` of the total (past the workers' start, before the last stragglers).
+    What the difference of two run sizes measures, from one run, without the start's noise."""
+    inside = [(t, d) for t, d, total in points if low * total <= d <= high * total]
+    if len(inside) < 2 or inside[-1][0] - inside[0][0] <= 0:
+        return None
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
 
 def rate_on_all_cores(work, items):

@@ -1,32 +1,44 @@
 """Writes N distinct JPEG photos made from the six sample photos scikit-image and scikit-learn ship (random
 crops of 50-100 % of each side, some scaled up to 2x): a benchmark set for machines without a photo folder.
+Photo i depends on i alone (its own seeded generator), so a set is the same whatever the number of cores.
 
     python bench/photo_set.py OUT_FOLDER N
 """
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+_SOURCES = None
+
+
+def _one(args):
+    """Writes photo i; returns its pixel count."""
+    global _SOURCES
+    out, i = args
+    if _SOURCES is None:
+        from tests.helpers import real_photos
+        _SOURCES = list(real_photos().items())
+    rng = np.random.default_rng([0, i])
+    name, rgb = _SOURCES[i % len(_SOURCES)]
+    h, w = rgb.shape[:2]
+    ch, cw = int(h * rng.uniform(0.5, 1)), int(w * rng.uniform(0.5, 1))
+    y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+    im = Image.fromarray(rgb[y:y + ch, x:x + cw])
+    scale = rng.choice([1.0, 1.0, 1.5, 2.0])
+    im = im.resize((int(cw * scale), int(ch * scale)), Image.LANCZOS) if scale != 1 else im
+    im.save(os.path.join(out, f"{i:05d}_{name}.jpg"), "JPEG", quality=90)
+    return im.size[0] * im.size[1]
+
 
 def main(out, n):
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from tests.helpers import real_photos
-    rng = np.random.default_rng(0)
-    sources = list(real_photos().items())
     os.makedirs(out, exist_ok=True)
-    total = 0
-    for i in range(n):
-        name, rgb = sources[i % len(sources)]
-        h, w = rgb.shape[:2]
-        ch, cw = int(h * rng.uniform(0.5, 1)), int(w * rng.uniform(0.5, 1))
-        y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-        im = Image.fromarray(rgb[y:y + ch, x:x + cw])
-        scale = rng.choice([1.0, 1.0, 1.5, 2.0])
-        im = im.resize((int(cw * scale), int(ch * scale)), Image.LANCZOS) if scale != 1 else im
-        total += im.size[0] * im.size[1]
-        im.save(os.path.join(out, f"{i:05d}_{name}.jpg"), "JPEG", quality=90)
+    with ProcessPoolExecutor() as pool:
+        total = sum(pool.map(_one, [(out, i) for i in range(n)], chunksize=32))
     print(f"{n} photos in {out}, mean {total / n / 1e6:.2f} MP")
 
 

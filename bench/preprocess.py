@@ -1,11 +1,16 @@
 """Benchmark of `colorize preprocess`: end-to-end marginal throughput, Inception's own bound, a naive loop, memory.
 
-    python bench/preprocess.py [--photos ../shared/data/photos] [--small 48] [--large 144] [--workers N] [--share-model]
+    python bench/preprocess.py [--photos ../shared/data/photos] [--small 48] [--large 144] [--naive 24]
+        [--workers N] [--share-model] [--no-warm-up]
+
+The marginal rate is measured twice, as in bench/run.py: from the two run sizes, and as the steady rate
+of the large run alone (its progress lines between 10 and 90 % done); --small 0 / --naive 0 leave those out.
 
 Inception-ResNet-v2 runs with seeded random weights: the same computation as the ImageNet ones.
 """
 import argparse
 import os
+import shutil
 import tempfile
 import time
 
@@ -15,13 +20,17 @@ import common
 
 
 def end_to_end(paths, workdir, image_size, flags):
+    """-> (seconds, peak MiB, steady images/s or None)"""
     folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
     out = os.path.join(workdir, f"out{len(paths)}")
-    seconds, peak = common.timed_command(common.colorize_cmd(
+    seconds, peak, steady = common.timed_command(common.colorize_cmd(
         "preprocess", "--input", folder, "--output", out, "--inception-weights", "random",
-        "--image-size", str(image_size), *flags))
-    common.progress(f"preprocess on {len(paths)} photos: {seconds:.1f} s")
-    return seconds, peak
+        "--image-size", str(image_size), *flags), steady=True)
+    common.progress(f"preprocess on {len(paths)} photos: {seconds:.1f} s"
+                    + (f", steady {steady:.1f} images/s" if steady else ""))
+    shutil.rmtree(folder)
+    shutil.rmtree(out)
+    return seconds, peak, steady
 
 
 def inception_bound(batch=32, repeats=4):
@@ -77,40 +86,52 @@ def naive_loop(paths, model, image_size, workdir):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", default=common.DEFAULT_PHOTOS)
-    ap.add_argument("--small", type=int, default=48)
+    ap.add_argument("--small", type=int, default=48, help="photos in the smaller run (0: none)")
     ap.add_argument("--large", type=int, default=144)
-    ap.add_argument("--naive", type=int, default=24)
+    ap.add_argument("--naive", type=int, default=24, help="photos through the naive loop (0: none)")
     ap.add_argument("--image-size", type=int, default=224)
     ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: one a core)")
     ap.add_argument("--share-model", action="store_true", help="pass --share-model: one model for all workers")
+    ap.add_argument("--no-warm-up", action="store_true", help="no 8-photo run first to fill the compile cache")
     args = ap.parse_args()
     paths = common.photo_paths(args.photos, args.large)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
         flags = common.worker_flags(args.workers, args.share_model)
-        end_to_end(paths[:8], work, args.image_size, flags)  # warm-up: compiled programs cached
-        t_small, m_small = end_to_end(paths[:args.small], work, args.image_size, flags)
-        t_large, m_large = end_to_end(paths, work, args.image_size, flags)
-        marginal = (args.large - args.small) / (t_large - t_small)
+        if not args.no_warm_up:
+            end_to_end(paths[:8], work, args.image_size, flags)  # compiled programs cached
+        t_small, m_small, _ = end_to_end(paths[:args.small], work, args.image_size, flags) if args.small else (0, 0, None)
+        t_large, m_large, steady = end_to_end(paths, work, args.image_size, flags)
+        marginal = (args.large - args.small) / (t_large - t_small) if args.small else None
         bound, model = inception_bound()
         common.progress(f"Inception bound {bound:.2f} images/s")
-        naive = naive_loop(paths[:args.naive], model, args.image_size, work)
-        common.progress(f"naive loop {naive:.2f} images/s")
-        cpu = common.rate_on_all_cores(_cpu_work, [(p, args.image_size) for p in paths])  # no Inception
-    print(f"(a) colorize preprocess, end to end: {args.small} photos {t_small:.1f} s, {args.large} photos "
-          f"{t_large:.1f} s -> marginal {marginal:.2f} images/s")
+        naive = naive_loop(paths[:args.naive], model, args.image_size, work) if args.naive else None
+        common.progress(f"naive loop {naive:.2f} images/s" if naive else "no naive loop")
+        some = paths[::max(1, len(paths) // common.CPU_BOUND_PHOTOS)]  # a spread of the set: a rate, not a total
+        cpu = common.rate_on_all_cores(_cpu_work, [(p, args.image_size) for p in some])  # no Inception
+    if marginal:
+        print(f"(a) colorize preprocess, end to end: {args.small} photos {t_small:.1f} s, {args.large} photos "
+              f"{t_large:.1f} s -> marginal {marginal:.2f} images/s")
+    else:
+        print(f"(a) colorize preprocess, end to end: {args.large} photos {t_large:.1f} s")
+    if steady:
+        print(f"(a') steady rate of the {args.large}-photo run (10-90 % done): {steady:.2f} images/s")
     print(f"(b) Inception-ResNet-v2 forward alone, batch 32: {bound:.2f} images/s")
     print(f"(b') CPU side alone (decode, views, encode) on all {os.cpu_count()} cores: {cpu:.2f} images/s")
     import keras
     lower = min(bound, cpu)
+    rates = [(name, r) for name, r in (("(a)", marginal), ("(a')", steady)) if r]
     print(f"backend {keras.backend.backend()}; the lower bound is {'Inception' if bound <= cpu else 'the CPU side'}'s: "
-          f"(a) / lower bound = {marginal / lower:.2f}")
-    print(f"(c) naive per-image loop (decode, model.predict at batch 1, write): {naive:.2f} images/s")
+          + ", ".join(f"{name} / lower bound = {r / lower:.2f}" for name, r in rates))
+    if naive:
+        print(f"(c) naive per-image loop (decode, model.predict at batch 1, write): {naive:.2f} images/s")
     print(f"worker processes: {args.workers or os.cpu_count()}{', one shared Inception' if args.share_model else ''}")
-    print(f"(d) peak memory of the whole run (all processes): {m_small:.0f} MiB at {args.small} photos, "
-          f"{m_large:.0f} MiB at {args.large}")
-    print(f"ratios: (a)/(b) = {marginal / bound:.2f} (target >= 0.8), (a)/(c) = {marginal / naive:.2f} "
-          f"(target >= 1.5), memory {args.large}/{args.small} photos = {m_large / m_small:.2f} (flat: ~1)")
+    print("(d) peak memory of the whole run (all processes): "
+          + (f"{m_small:.0f} MiB at {args.small} photos, " if args.small else "") + f"{m_large:.0f} MiB at {args.large}")
+    if marginal:
+        print(f"ratios: (a)/(b) = {marginal / bound:.2f} (target >= 0.8)"
+              + (f", (a)/(c) = {marginal / naive:.2f} (target >= 1.5)" if naive else "")
+              + f", memory {args.large}/{args.small} photos = {m_large / m_small:.2f} (flat: ~1)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
 """Benchmark of `colorize run`: end-to-end marginal throughput, the model's own bound, a naive loop, memory.
 
     python bench/run.py [--photos ../shared/data/photos] [--model DIR] [--small 60] [--large 240]
-        [--workers N] [--share-model]
+        [--naive 40] [--workers N] [--share-model] [--no-warm-up]
+
+The marginal rate is measured twice: as (large - small) / (time of large - time of small), and as the
+steady rate of the large run alone (its progress lines between 10 and 90 % done). On a machine where
+starting the workers takes most of a run (a GPU, many processes) the second is the one to read; --small 0
+and --naive 0 leave out what it does not need.
 """
 import argparse
 import io
 import os
+import shutil
 import tempfile
 import time
 
@@ -24,11 +30,14 @@ def megapixels(paths):
 
 
 def end_to_end(paths, workdir, model_args):
+    """-> (seconds, peak MiB, steady images/s or None)"""
     folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
-    seconds, peak = common.timed_command(common.colorize_cmd(
-        "run", "--input", folder, "--output", os.path.join(workdir, f"out{len(paths)}"), *model_args))
-    common.progress(f"run on {len(paths)} photos: {seconds:.1f} s")
-    return seconds, peak
+    seconds, peak, steady = common.timed_command(common.colorize_cmd(
+        "run", "--input", folder, "--output", os.path.join(workdir, f"out{len(paths)}"), *model_args), steady=True)
+    common.progress(f"run on {len(paths)} photos: {seconds:.1f} s" + (f", steady {steady:.1f} images/s" if steady else ""))
+    shutil.rmtree(folder)
+    shutil.rmtree(os.path.join(workdir, f"out{len(paths)}"))
+    return seconds, peak, steady
 
 
 def model_bound(model, card, batch):
@@ -82,12 +91,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", default=common.DEFAULT_PHOTOS)
     ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
-    ap.add_argument("--small", type=int, default=60)
+    ap.add_argument("--small", type=int, default=60, help="photos in the smaller run (0: none)")
     ap.add_argument("--large", type=int, default=240)
-    ap.add_argument("--naive", type=int, default=40)
+    ap.add_argument("--naive", type=int, default=40, help="photos through the naive loop (0: none)")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--workers", type=int, default=None, help="local worker processes (default: one a core)")
     ap.add_argument("--share-model", action="store_true", help="pass --share-model: one model for all workers")
+    ap.add_argument("--no-warm-up", action="store_true", help="no 8-photo run first to fill the compile cache")
     args = ap.parse_args()
     from model import modeldir
     paths = common.photo_paths(args.photos, args.large)
@@ -95,32 +105,46 @@ def main():
     model_args += common.worker_flags(args.workers, args.share_model)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
-        end_to_end(paths[:8], work, model_args)  # warm-up: both timed runs find the same compiled programs
-        t_small, m_small = end_to_end(paths[:args.small], work, model_args)
-        t_large, m_large = end_to_end(paths, work, model_args)
+        if not args.no_warm_up:
+            end_to_end(paths[:8], work, model_args)  # both timed runs find the same compiled programs
+        t_small, m_small, _ = end_to_end(paths[:args.small], work, model_args) if args.small else (0, 0, None)
+        t_large, m_large, steady = end_to_end(paths, work, model_args)
         model, card = modeldir.load(args.model)
         bound = model_bound(model, card, args.batch_size)
         common.progress(f"model bound {bound:.1f} images/s")
-        naive = naive_loop(paths[:args.naive], model, card, work)
-        common.progress(f"naive loop {naive:.2f} images/s")
-        cpu = common.rate_on_all_cores(_cpu_work, [(p, card["image_size"]) for p in paths])  # no model
-    n = args.large - args.small
-    marginal = n / (t_large - t_small)
-    mp = megapixels(paths[args.small:]) / (t_large - t_small)
+        naive = naive_loop(paths[:args.naive], model, card, work) if args.naive else None
+        common.progress(f"naive loop {naive:.2f} images/s" if naive else "no naive loop")
+        some = paths[::max(1, len(paths) // common.CPU_BOUND_PHOTOS)]  # a spread of the set: a rate, not a total
+        cpu = common.rate_on_all_cores(_cpu_work, [(p, card["image_size"]) for p in some])  # no model
     print(f"model: {card['architecture']} at {card['image_size']} px ({args.model or 'shipped default'})")
-    print(f"end to end: {args.small} photos {t_small:.1f} s, {args.large} photos {t_large:.1f} s -> marginal "
-          f"{marginal:.2f} images/s, {mp:.2f} megapixels/s (mean {megapixels(paths) / len(paths):.2f} MP a photo)")
+    mean_mp = megapixels(paths) / len(paths)
+    marginal = None
+    if args.small:
+        marginal = (args.large - args.small) / (t_large - t_small)
+        mp = megapixels(paths[args.small:]) / (t_large - t_small)
+        print(f"end to end: {args.small} photos {t_small:.1f} s, {args.large} photos {t_large:.1f} s -> marginal "
+              f"{marginal:.2f} images/s, {mp:.2f} megapixels/s (mean {mean_mp:.2f} MP a photo)")
+    else:
+        print(f"end to end: {args.large} photos {t_large:.1f} s (mean {mean_mp:.2f} MP a photo)")
+    if steady:
+        print(f"steady rate of the {args.large}-photo run (10-90 % done): {steady:.2f} images/s, "
+              f"{steady * mean_mp:.2f} megapixels/s")
     print(f"compute bound: the model's forward pass at batch {args.batch_size}: {bound:.1f} images/s")
     print(f"CPU bound: decode + merge + encode on all {os.cpu_count()} cores, no model: {cpu:.1f} images/s")
-    print(f"naive loop (open, predict one by one, save): {naive:.2f} images/s")
+    if naive:
+        print(f"naive loop (open, predict one by one, save): {naive:.2f} images/s")
     print(f"worker processes: {args.workers or os.cpu_count()}{', one shared model' if args.share_model else ''}")
-    print(f"peak memory (all processes): {m_small:.0f} MiB at {args.small} photos, {m_large:.0f} MiB at {args.large}")
+    print("peak memory (all processes): " + (f"{m_small:.0f} MiB at {args.small} photos, " if args.small else "")
+          + f"{m_large:.0f} MiB at {args.large}")
     import keras
     lower = min(bound, cpu)
+    rates = [(name, r) for name, r in (("marginal", marginal), ("steady", steady)) if r]
     print(f"backend {keras.backend.backend()}; the lower bound is the {'model' if bound <= cpu else 'CPU side'}'s: "
-          f"end-to-end / lower bound = {marginal / lower:.2f}")
-    print(f"ratios: end-to-end / model bound = {marginal / bound:.2f} (target >= 0.75), end-to-end / naive = "
-          f"{marginal / naive:.2f} (target >= 1.5), memory {args.large}/{args.small} = {m_large / m_small:.2f}")
+          + ", ".join(f"{name} / lower bound = {r / lower:.2f}" for name, r in rates))
+    if marginal:
+        print(f"ratios: end-to-end / model bound = {marginal / bound:.2f} (target >= 0.75)"
+              + (f", end-to-end / naive = {marginal / naive:.2f} (target >= 1.5)" if naive else "")
+              + f", memory {args.large}/{args.small} = {m_large / m_small:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ The model sees the photo as `tfrecords.view.model_input` makes it; its ab is ups
 joined with the photo's OWN full-resolution L, so no detail is lost. The merge works in strips of
 rows so a 50-megapixel scan needs only a few copies of itself in memory.
 """
+import threading
+
 import numpy as np
 from PIL import Image
 
@@ -24,6 +26,10 @@ class Compiled:
     TensorFlow's tf.function with reduce_retracing serves every length from one trace, so there
     nothing is padded (padding cost preprocess half its throughput on CPU, where Inception's batches
     are small). PyTorch runs it eagerly.
+    One forward pass runs at a time: a model shared by a machine's workers (--share-model) is called
+    from a thread per client, and Keras' JAX predict step replaces the model's state buffers as it
+    runs, so two at once fail ("Buffer has been deleted or donated"). The device runs one batch at a
+    time anyway; padding and copying out stay outside the lock.
     Inputs: an array [n, ...] or a dict of them.
     """
 
@@ -38,6 +44,7 @@ class Compiled:
             self._shape_free = False
             self._forward = model.predict_on_batch
         self._one_shape = _on_accelerator()
+        self._lock = threading.Lock()
 
     def __call__(self, x):
         first = next(iter(x.values())) if isinstance(x, dict) else x
@@ -53,7 +60,9 @@ class Compiled:
             a = np.asarray(a, np.float32)
             return a if n == size else np.concatenate([a, np.zeros((size - n, *a.shape[1:]), a.dtype)])
         padded = {k: pad(v) for k, v in x.items()} if isinstance(x, dict) else pad(x)
-        return np.asarray(self._forward(padded))[:n]
+        with self._lock:
+            out = self._forward(padded)
+        return np.asarray(out)[:n]
 
 
 def _on_accelerator():

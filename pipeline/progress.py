@@ -4,8 +4,8 @@ Workers (`Ticker`, in a DoFn) write their running count to a small file of their
 launcher made, at most twice a second, by atomic rename; the launcher (`Bar`, in a thread beside the
 pipeline) adds the files up and draws: photos done of the total, photos per second, elapsed time and
 the estimated time left. On a terminal it redraws one line in place; elsewhere (CI, logs) it prints a
-plain line every 30 seconds. Runs on a remote runner have no shared folder: their runner's own
-console shows progress.
+plain line every 30 seconds (COLORIZE_PROGRESS_EVERY=SECONDS changes that). Runs on a remote runner
+have no shared folder: their runner's own console shows progress.
 """
 import os
 import shutil
@@ -15,8 +15,11 @@ import threading
 import time
 import uuid
 
+from tfrecords.errors import UserError
+
 TICK_EVERY_S = 0.5
 PLAIN_EVERY_S = 30.0
+PLAIN_EVERY_VARIABLE = "COLORIZE_PROGRESS_EVERY"
 BAR_WIDTH = 24
 
 
@@ -59,6 +62,20 @@ def done_in(folder):
     return total
 
 
+def plain_every():
+    """Seconds between plain progress lines: COLORIZE_PROGRESS_EVERY, or 30."""
+    value = os.environ.get(PLAIN_EVERY_VARIABLE, "")
+    if not value:
+        return PLAIN_EVERY_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise UserError(f"{PLAIN_EVERY_VARIABLE}={value!r}: expected a number of seconds above 0")
+    return seconds
+
+
 def clock(seconds):
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
@@ -83,6 +100,7 @@ class Bar:
         self.total, self.what, self.stream = total, what, stream or sys.stderr
         self.folder = tempfile.mkdtemp(prefix="colorize-progress-") if local else None
         self.tty = self.stream.isatty()
+        self.plain_every = plain_every()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._draw, daemon=True)
 
@@ -98,7 +116,7 @@ class Bar:
             now = time.monotonic()
             if self.tty:
                 self._write("\r" + line(done_in(self.folder), self.total, now - self.start, self.what) + "\x1b[K")
-            elif now - last_plain >= PLAIN_EVERY_S:
+            elif now - last_plain >= self.plain_every:
                 last_plain = now
                 self._write(line(done_in(self.folder), self.total, now - self.start, self.what) + "\n")
 

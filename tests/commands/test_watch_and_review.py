@@ -71,10 +71,18 @@ def test_preprocess_draws_its_bar_on_a_terminal(tmp_path, photos):
 
 def test_without_a_terminal_the_bar_is_plain_lines(tmp_path, photos):
     src = photo_folder(tmp_path / "in", photos, 6)
-    r = subprocess.run([sys.executable, "-m", "commands.cli", "run", "--input", str(src), "--output",
-                        str(tmp_path / "out"), *LOCAL], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    cmd = [sys.executable, "-m", "commands.cli", "run", "--input", str(src), "--output", str(tmp_path / "out"), *LOCAL]
+    # a line every 0.2 s instead of 30: the run's own start (seconds) alone prints several
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT,
+                       env={**os.environ, "COLORIZE_PROGRESS_EVERY": "0.2"})
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "\r" not in r.stderr and BAR.findall(r.stderr)[-1] == ("6", "6")
+    bars = BAR.findall(r.stderr)
+    assert "\r" not in r.stderr and bars[-1] == ("6", "6") and len(bars) >= 4
+    assert [int(d) for d, _ in bars] == sorted(int(d) for d, _ in bars)  # counts only grow
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT,
+                       env={**os.environ, "COLORIZE_PROGRESS_EVERY": "often"})
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().splitlines()[-1] == (
+        "colorize run: error: COLORIZE_PROGRESS_EVERY='often': expected a number of seconds above 0")
 
 
 def test_the_readme_first_command_is_quiet_and_verbose_brings_the_logs_back(tmp_path):

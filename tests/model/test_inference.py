@@ -60,3 +60,41 @@ def test_compiled_forward_on_an_accelerator_pads_every_batch_to_one_shape(monkey
         np.testing.assert_allclose(compiled(x[:n]), np.asarray(model(x[:n])), atol=1e-5)
     expected = [1, 3, 8, 3] if keras.backend.backend() == "tensorflow" else [8, 8, 8, 8]
     assert seen == expected
+
+
+THREADED_CALLS = r"""
+import sys, threading
+import numpy as np
+import keras
+sys.path.insert(0, sys.argv[1])
+from model.inference import Compiled
+inp = keras.Input((16, 16, 1))
+model = keras.Model(inp, keras.layers.Conv2D(8, 3, padding="same")(keras.layers.Conv2D(8, 3, padding="same")(inp)))
+compiled = Compiled(model, batch_size=8)
+x = np.random.default_rng(2).standard_normal((64, 8, 16, 16, 1)).astype(np.float32)
+want = [np.asarray(model(b)) for b in x]
+errors = []
+def client(k):
+    for i in range(k, 64, 8):
+        try:
+            np.testing.assert_allclose(compiled(x[i]), want[i], atol=1e-4)
+        except Exception as e:
+            errors.append(f"{type(e).__name__}: {str(e).splitlines()[0]}")
+threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(f"{len(errors)} errors", errors[:1])
+"""
+
+
+def test_a_shared_compiled_model_serves_many_threads_at_once_on_jax():
+    """A model shared by a machine's workers (--share-model) is called from a thread per client at once.
+    Keras' JAX predict step updates the model's state buffers in place, so two calls at once used to end
+    in 'Buffer has been deleted or donated'; every call must give its own batch's rows."""
+    import subprocess
+    import sys
+    root = __file__.rsplit("/tests/", 1)[0]
+    r = subprocess.run([sys.executable, "-c", THREADED_CALLS, root], capture_output=True, text=True, timeout=300,
+                       env={**__import__("os").environ, "KERAS_BACKEND": "jax"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "0 errors []", r.stdout
