@@ -17,7 +17,9 @@ class InceptionEmbeddingHandler(ModelHandler):
     """RunInference handler: one Inception-ResNet-v2 per worker, batches of 299x299 grey images."""
 
     def __init__(self, weights_arg, expected_sha256=None, batch_size=32, share=False):
-        super().__init__(min_batch_size=1, max_batch_size=batch_size)
+        # a bundle's photos up to the batch size, all at once (an adaptive size starts at 1, and on JAX
+        # each new length compiles)
+        super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
         self._weights_arg = weights_arg
         self._expected = expected_sha256
         self._batch_size = batch_size

@@ -15,8 +15,8 @@ import numpy as np
 from pipeline import outputs, progress, sources
 from pipeline.embedding import EmbedInception
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
-                                   counter, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log,
-                                   make_pipeline, read_outcomes, tally, watched, write_json)
+                                   chunk_size, counter, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run,
+                                   log, make_pipeline, read_outcomes, tally, watched, write_json)
 from tfrecords import contract as c
 from tfrecords import photos, records, view
 from tfrecords.errors import positive_int
@@ -104,16 +104,29 @@ def shard_count(n, fraction):
     return max(1, math.ceil(n * fraction / RECORDS_PER_SHARD)) if n else 0
 
 
+def inception_chunk(embeds, batch_size):
+    """Photos that travel together to one worker, so at most this many meet in one Inception batch.
+
+    TensorFlow runs a batch of any length as it is, and Inception on a CPU gains little from batches:
+    photo by photo (chunks of one) keeps every worker busy to the end. On JAX every batch shape compiles,
+    and on a GPU every batch is padded to the batch size (model.inference.Compiled), so photos arriving
+    one by one would each cost a whole batch of Inception (on a GPU preprocess ran at a fraction of the
+    CPU side's rate): there chunks of up to a batch. Without Inception nothing is batched."""
+    if not embeds:
+        return 1
+    import keras
+    return 1 if keras.backend.backend() == "tensorflow" else batch_size
+
+
 def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
     """Adds the preprocess graph to pipeline `p`."""
-    # Photo by photo (chunks of one): Inception gains little from large batches on CPU, and
-    # fine-grained work keeps every worker busy to the end.
     elements = [(sources.wire(f.path), sources.wire(f.relpath), None) for f in files]
-    inputs = p | "CreateInputs" >> beam.Create(elements) | "Spread" >> Spread(1)
+    chunk = inception_chunk(spec is not None, args.batch_size)
+    inputs = p | "CreateInputs" >> beam.Create(elements) | "Spread" >> Spread(chunk_size(len(elements), chunk))
     if tfds_specs:
         from_tfds = (p | "CreateTfdsSources" >> beam.Create(tfds_specs)
                      | "ReadTfds" >> beam.FlatMap(read_tfds, data_dir=args.tfds_data_dir)
-                     | "SpreadTfds" >> Spread(1))
+                     | "SpreadTfds" >> Spread(chunk))
         inputs = (inputs, from_tfds) | "AllInputs" >> beam.Flatten()
     prepared = (inputs
                 | "DecodeAndPrepare" >> beam.ParDo(PrepareTrainingExample(

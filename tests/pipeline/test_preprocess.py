@@ -201,3 +201,34 @@ def test_local_weights_file_is_identified_by_its_tensors(tmp_path):
     assert from_file.weights_sha256 == spec.weights_sha256
     with pytest.raises(WeightsError, match="does not exist"):
         build_inception(str(tmp_path / "missing.h5"))
+
+
+def test_on_jax_photos_reach_inception_in_whole_batches(tmp_path, photos, monkeypatch):
+    """Where every batch shape compiles and a GPU pads every batch to the batch size (JAX), photos travel
+    to the workers in chunks of the batch size, so Inception sees full batches, not one photo padded to a
+    batch each (what made preprocess on a GPU run far below its CPU side). TensorFlow keeps photo by photo."""
+    import keras
+    from pipeline import beam_support, embedding
+    for i in range(16):
+        name = sorted(photos)[i % len(photos)]
+        write(str(tmp_path / "in" / f"{i:02d}.jpg"), jpeg_bytes(np.roll(photos[name], 7 * i, axis=1)))
+    assert preprocess.inception_chunk(True, 4) == 1 and preprocess.inception_chunk(False, 4) == 1  # tensorflow
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    monkeypatch.setattr(beam_support.os, "cpu_count", lambda: 1)  # chunks of the batch size, not 4 a core
+    assert preprocess.inception_chunk(True, 4) == 4 and preprocess.inception_chunk(False, 4) == 1
+    lengths, run_inference, spreads = [], embedding.InceptionEmbeddingHandler.run_inference, []
+
+    class Spread(beam_support.Spread):  # the chunks the photos travel in (the in-process runner's bundles
+        def __init__(self, size):      # hold whole chunks anyway; worker processes' do not)
+            spreads.append(size)
+            super().__init__(size)
+    monkeypatch.setattr(preprocess, "Spread", Spread)
+
+    def recorded(self, batch, model, inference_args=None):
+        lengths.append(len(batch))
+        return run_inference(self, batch, model, inference_args)
+    monkeypatch.setattr(embedding.InceptionEmbeddingHandler, "run_inference", recorded)
+    info = preprocess.run(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--image-size", "32",
+                           "--inception-weights", "random", "--batch-size", "4"], test_pipeline=in_process_pipeline())
+    assert info["counts"]["written"] == 16
+    assert spreads == [4] and lengths == [4, 4, 4, 4]  # whole batches, not one photo and then a few
