@@ -53,6 +53,7 @@ def _tree_rss(root_pid):
 
 
 PROGRESS_EVERY_S = "2"  # plain progress lines this often in timed runs: the steady rate's samples
+ECHO_EVERY_S = 10.0  # ... and one of them echoed this often
 _BAR = re.compile(r"\] (\d+)/(\d+) photos")
 
 
@@ -70,12 +71,15 @@ def timed_command(cmd, env=None, steady=False):
             time.sleep(0.2)
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    tail, points = collections.deque(maxlen=200), []
+    tail, points, shown = collections.deque(maxlen=200), [], 0.0
     for line in proc.stdout:  # stamped as it arrives: the progress lines' own clock has whole seconds
         tail.append(line)
         m = _BAR.search(line)
         if m:
             points.append((time.perf_counter() - start, int(m.group(1)), int(m.group(2))))
+            if points[-1][0] - shown >= ECHO_EVERY_S:  # a run cut short by a time limit still says how far it got
+                shown = points[-1][0]
+                progress(f"{points[-1][0]:.1f} s: {line.strip()}")
     proc.wait()
     seconds = time.perf_counter() - start
     t.join()
