@@ -176,7 +176,11 @@ def main():
         for seed in v.pop("seeds"):
             specs.append({**v, "seed": seed, "cache": cache, "val_records": args.val_records, "resume": args.resume,
                           "samples": args.samples, "out": os.path.join(args.out, f"{v['name']}-s{seed}")})
-    env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    # Each run's NumPy (the zoom crops' matrix products) gets its share of the cores: a BLAS pool of every
+    # core in each of several runs oversubscribes the machine (zoom runs crawled at ~150 s an epoch).
+    threads = str(max(1, (os.cpu_count() or 1) // args.parallel))
+    env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+           **{v: threads for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
     running, results, t0 = [], [], time.time()
     pending = []
     for s in specs:
