@@ -38,6 +38,9 @@ def parse_args(argv):
     p.add_argument("--skips", action="store_true",
                    help="beta, fusion: U-Net-style skip connections from the encoder's 1/2 and 1/4 scale "
                         "features to the decoder's (colour follows edges; +0.2 M parameters)")
+    p.add_argument("--decoder-width", type=positive_int, default=1,
+                   help=f"beta, fusion: the decoder's filters times this, 1 to {networks.MAX_WIDTH} (default 1; "
+                        "2: +0.9 M parameters with --skips)")
     p.add_argument("--vividness", type=positive_float, default=None,
                    help="classification: the written model's own colour strength, the chroma factor "
                         "'colorize run --vividness' multiplies (default 1)")
@@ -51,8 +54,11 @@ def parse_args(argv):
         p.error("--model alpha learns one photo: pass --image PHOTO")
     if args.model != "alpha" and not args.data:
         p.error(f"--model {args.model} trains on records: pass --data DIR")
-    if args.model == "alpha" and args.skips:
-        p.error("--skips is for beta and fusion; alpha is the one-photo demonstration")
+    if args.model == "alpha" and (args.skips or args.decoder_width != 1):
+        p.error(f"{'--skips' if args.skips else '--decoder-width'} is for beta and fusion; alpha is the one-photo "
+                "demonstration")
+    if args.decoder_width > networks.MAX_WIDTH:
+        p.error(f"--decoder-width goes from 1 to {networks.MAX_WIDTH}")
     if args.model == "alpha" and args.loss == "classification":
         p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
     if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
@@ -70,6 +76,7 @@ def recipe_of(args):
     return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
                            batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
                            lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, skips=args.skips,
+                           decoder_width=args.decoder_width,
                            seed=args.seed, **extra)
 
 

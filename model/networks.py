@@ -8,7 +8,9 @@ shipped form decodes the probabilities back to ab, so every model predicts ab:
 - fusion: Part 2, Deep Koalarization (Baldassarre et al. 2017): encoder, fusion with an
           Inception-ResNet-v2 embedding of the whole image, decoder.
 beta and fusion optionally (skips=True) join the encoder's features at 1/4 and 1/2 scale to the
-decoder's at the same scale, as a U-Net does, so colour can follow the photo's edges:
+decoder's at the same scale, as a U-Net does, so colour can follow the photo's edges; and optionally
+(width=2, 3, 4) widen the decoder, every one of its convolutions that many times the filters
+(DECODER_FILTERS), for more colour detail at a small cost (the encoder does most of the work):
 
     L --encoder0,1 (1/2)--encoder2,3 (1/4)--encoder4..7 (1/8) [--fusion]--decoder0--up
                    |                |                                               |
@@ -26,6 +28,8 @@ ARCHITECTURES = ("alpha", "beta", "fusion")
 # Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
 ENCODER = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 1), (256, 1))
 FUSION_FILTERS = 256
+DECODER_FILTERS = (128, 64, 64, 32)  # decoder0..3 at width 1
+MAX_WIDTH = 4
 
 
 class ModelError(UserError):
@@ -59,19 +63,21 @@ def _encoder(l_in):
     return x, at
 
 
-def _decoder(x, head="regression", skips=None):
+def _decoder(x, head="regression", skips=None, width=1):
     """Regression: ab (tanh) at full size. Classification: bin probabilities at half size.
-    skips: the encoder's {scale: features}, joined to the decoder's at 1/4 and 1/2 scale."""
-    x = _conv(x, 128, name="decoder0")
+    skips: the encoder's {scale: features}, joined to the decoder's at 1/4 and 1/2 scale.
+    width: the decoder's filters, as a multiple of DECODER_FILTERS."""
+    f0, f1, f2, f3 = (n * width for n in DECODER_FILTERS)
+    x = _conv(x, f0, name="decoder0")
     x = layers.UpSampling2D(2, name="decoder_up0")(x)
     if skips:
         x = layers.Concatenate(name="skip4")([x, skips[4]])
-    x = _conv(x, 64, name="decoder1")
-    x = _conv(x, 64, name="decoder2")
+    x = _conv(x, f1, name="decoder1")
+    x = _conv(x, f2, name="decoder2")
     x = layers.UpSampling2D(2, name="decoder_up1")(x)
     if skips:
         x = layers.Concatenate(name="skip2")([x, skips[2]])
-    x = _conv(x, 32, name="decoder3")
+    x = _conv(x, f3, name="decoder3")
     if head == "classification":
         from model import quantized
         return layers.Conv2D(quantized.NUM_BINS, 1, activation="softmax", name="ab_bins")(x)
@@ -79,13 +85,13 @@ def _decoder(x, head="regression", skips=None):
     return layers.UpSampling2D(2, name="ab")(x)
 
 
-def build_beta(size=224, head="regression", skips=False):
+def build_beta(size=224, head="regression", skips=False, width=1):
     l_in = keras.Input((size, size, 1), name="l")
     features, at = _encoder(l_in)
-    return keras.Model(l_in, _decoder(features, head, at if skips else None), name="beta")
+    return keras.Model(l_in, _decoder(features, head, at if skips else None, width), name="beta")
 
 
-def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False):
+def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False, width=1):
     """Encoder output [size/8, size/8, 256] joined with the embedding repeated over that grid."""
     l_in = keras.Input((size, size, 1), name="l")
     emb_in = keras.Input((embedding_dim,), name="embedding")
@@ -95,30 +101,33 @@ def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False):
     tiled = layers.Reshape((grid, grid, embedding_dim), name="fusion_grid")(tiled)
     fused = layers.Concatenate(name="fusion_concat")([features, tiled])
     fused = layers.Conv2D(FUSION_FILTERS, 1, activation="relu", name="fusion")(fused)
-    return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused, head, at if skips else None),
+    return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused, head, at if skips else None, width),
                        name="fusion")
 
 
 HEADS = ("regression", "classification")
 
 
-def build(architecture, size=224, embedding_dim=None, head="regression", skips=False):
+def build(architecture, size=224, embedding_dim=None, head="regression", skips=False, width=1):
     if size % 8 or size < 32:
         raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
+    if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
+        raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")
     if head not in HEADS:
         raise ModelError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     if architecture == "alpha":
         if head != "regression":
             raise ModelError("alpha, the one-photo demonstration, regresses ab; the classification loss is "
                              "for beta and fusion")
-        if skips:
-            raise ModelError("skip connections are for beta and fusion; alpha is the one-photo demonstration")
+        if skips or width != 1:
+            raise ModelError(f"{'skip connections are' if skips else 'a wider decoder is'} for beta and fusion; "
+                             "alpha is the one-photo demonstration")
         return build_alpha(size)
     if architecture == "beta":
-        return build_beta(size, head, skips)
+        return build_beta(size, head, skips, width)
     if architecture == "fusion":
         if not embedding_dim:
             raise ModelError("the fusion model needs records with embeddings "
                              "(run 'colorize preprocess' without --embedding none)")
-        return build_fusion(size, embedding_dim, head, skips)
+        return build_fusion(size, embedding_dim, head, skips, width)
     raise ModelError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")

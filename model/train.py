@@ -49,6 +49,7 @@ class Recipe:
     augment: str = "flip"          # or "zoom": flips and random crops of 75-100 % of the side
     vividness: float = 1.0         # classification: the written model's built-in colour strength
     skips: bool = False            # beta / fusion: U-Net-style skip connections, encoder to decoder
+    decoder_width: int = 1         # beta / fusion: the decoder's filters, a multiple of networks.DECODER_FILTERS
 
     @property
     def head(self):
@@ -61,7 +62,7 @@ class Recipe:
         return f"{self.loss} on ab / 110"
 
     def compiled_model(self, size, embedding_dim, bin_weights=None, steps_per_epoch=None):
-        model = networks.build(self.model, size, embedding_dim, self.head, self.skips)
+        model = networks.build(self.model, size, embedding_dim, self.head, self.skips, self.decoder_width)
         loss = quantized.SoftEncodedCrossEntropy(bin_weights) if self.loss == "classification" else self.loss
         optimizer = keras.optimizers.Adam(self.learning_rate_of(steps_per_epoch), use_ema=self.ema,
                                           ema_momentum=EMA_MOMENTUM)
@@ -129,7 +130,8 @@ def training_card(recipe, epochs, checkpoint, seconds, history):
     """The card's "training" entry of a beta / fusion run: the recipe as run."""
     return {"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
             "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
-            "vividness": recipe.vividness, "skips": recipe.skips, "loss": recipe.loss_description(), "optimizer": "adam",
+            "vividness": recipe.vividness, "skips": recipe.skips,
+            "decoder_width": recipe.decoder_width, "loss": recipe.loss_description(), "optimizer": "adam",
             "seed": recipe.seed, "checkpoint": checkpoint, "seconds_this_run": round(seconds, 1),
             "final_history": {k: float(v[-1]) for k, v in history.items()}}
 

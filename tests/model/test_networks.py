@@ -51,3 +51,41 @@ def test_skips_join_the_encoders_half_and_quarter_scale_features_to_the_decoder(
     assert tuple(model(x).shape) == (1, 32, 32, model.output.shape[-1])
     with pytest.raises(networks.ModelError, match="skip connections are for beta and fusion"):
         networks.build("alpha", 64, skips=True)
+
+
+@pytest.mark.parametrize("arch,emb", [("beta", None), ("fusion", 10)])
+def test_a_wider_decoder_multiplies_every_decoder_convolution(arch, emb):
+    wide = networks.build(arch, 64, emb, "classification", skips=True, width=2)
+    plain = networks.build(arch, 64, emb, "classification", skips=True)
+    for i, n in enumerate(networks.DECODER_FILTERS):
+        assert wide.get_layer(f"decoder{i}").output.shape[-1] == 2 * n
+    assert wide.get_layer("skip2").output.shape == (None, 32, 32, 128 + 128)  # decoder2 (2 x 64) up + encoder1
+    feeding = 256  # encoder7 (beta) or the fusion layer: the decoder's input
+
+    def decoder_params(f0, f1, f2, f3):  # 3x3 kernels and biases, skips joined; the 1x1 bins head
+        return (9 * feeding * f0 + f0 + 9 * (f0 + 256) * f1 + f1 + 9 * f1 * f2 + f2 + 9 * (f2 + 128) * f3 + f3
+                + f3 * 261 + 261)
+    assert wide.count_params() - plain.count_params() == (
+        decoder_params(256, 128, 128, 64) - decoder_params(128, 64, 64, 32))
+    l = np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype(np.float32)
+    x = l if emb is None else {"l": l, "embedding": np.zeros((1, emb), np.float32)}
+    assert tuple(wide(x).shape) == (1, 32, 32, 261)
+    for bad in (0, 5, 1.5):
+        with pytest.raises(networks.ModelError, match="decoder width .* must be a whole number from 1 to 4"):
+            networks.build(arch, 64, emb, "classification", width=bad)
+    with pytest.raises(networks.ModelError, match="a wider decoder is for beta and fusion"):
+        networks.build("alpha", 64, width=2)
+
+
+def test_train_takes_the_decoder_width_and_refuses_it_where_it_means_nothing(capsys):
+    from commands import train
+    args = train.parse_args(["--model", "beta", "--data", "d", "--output", "o", "--skips", "--decoder-width", "2"])
+    assert train.recipe_of(args).decoder_width == 2 and train.recipe_of(args).skips
+    assert train.recipe_of(train.parse_args(["--model", "beta", "--data", "d", "--output", "o"])).decoder_width == 1
+    for argv, says in ((["--model", "alpha", "--image", "p.jpg", "--output", "o", "--decoder-width", "2"],
+                        "--decoder-width is for beta and fusion"),
+                       (["--model", "beta", "--data", "d", "--output", "o", "--decoder-width", "5"],
+                        "--decoder-width goes from 1 to 4")):
+        with pytest.raises(SystemExit):
+            train.parse_args(argv)
+        assert says in capsys.readouterr().err

@@ -188,13 +188,15 @@ def test_training_levers_cosine_ema_zoom_and_a_built_in_vividness(records, tmp_p
     out = str(tmp_path / "levers")
     assert train.main(["--model", "beta", "--data", str(records), "--output", out, "--epochs", "2",
                        "--batch-size", "4", "--loss", "classification", "--lr-schedule", "cosine", "--ema",
-                       "--augment", "zoom", "--vividness", "1.5"]) == 0
+                       "--augment", "zoom", "--vividness", "1.5", "--skips", "--decoder-width", "2"]) == 0
     t = modeldir.read_card(out)["training"]
     assert (t["lr_schedule"], t["ema"], t["augment"], t["vividness"]) == ("cosine", True, "zoom", 1.5)
+    assert t["skips"] and t["decoder_width"] == 2
     last = modeldir.load_keras(os.path.join(out, checkpoints.LAST), compile=True)
     lr = last.optimizer.learning_rate  # the cosine schedule decayed to 0 over the run's steps
     assert float(np.asarray(lr)) < 1e-6 and last.optimizer.use_ema
     model, card = modeldir.load(out)
+    assert model.get_layer("decoder0").output.shape[-1] == 256 and model.get_layer("skip2") is not None
     plain = quantized.inference_model(keras.Model(model.input, model.get_layer("annealed_mean").input),
                                       quantized.DEFAULT_TEMPERATURE)
     x = np.random.default_rng(0).uniform(-1, 1, (2, card["image_size"], card["image_size"], 1)).astype(np.float32)
