@@ -10,7 +10,8 @@ shipped form decodes the probabilities back to ab, so every model predicts ab:
 beta and fusion optionally (skips=True) join the encoder's features at 1/4 and 1/2 scale to the
 decoder's at the same scale, as a U-Net does, so colour can follow the photo's edges; and optionally
 (width=2, 3, 4) widen the decoder, every one of its convolutions that many times the filters
-(DECODER_FILTERS), for more colour detail at a small cost (the encoder does most of the work):
+(DECODER_FILTERS), for more colour detail (width 2 with skips: +0.9 M parameters, about 1.35 times
+the CPU time of a forward pass at 128 px):
 
     L --encoder0,1 (1/2)--encoder2,3 (1/4)--encoder4..7 (1/8) [--fusion]--decoder0--up
                    |                |                                               |
