@@ -13,7 +13,7 @@ import apache_beam as beam
 import numpy as np
 
 from pipeline import outputs, progress, sources
-from pipeline.embedding import EmbedInception
+from pipeline.embedding import EmbedInception, compiles_each_shape
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
                                    chunk_size, counter, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run,
                                    log, make_pipeline, read_outcomes, tally, watched, write_json)
@@ -111,11 +111,9 @@ def inception_chunk(embeds, batch_size):
     photo by photo (chunks of one) keeps every worker busy to the end. On JAX every batch shape compiles,
     and on a GPU every batch is padded to the batch size (model.inference.Compiled), so photos arriving
     one by one would each cost a whole batch of Inception (on a GPU preprocess ran at a fraction of the
-    CPU side's rate): there chunks of up to a batch. Without Inception nothing is batched."""
-    if not embeds:
-        return 1
-    import keras
-    return 1 if keras.backend.backend() == "tensorflow" else batch_size
+    CPU side's rate): there chunks of up to a batch, taken by Inception as whole batches. Without
+    Inception nothing is batched."""
+    return batch_size if embeds and compiles_each_shape() else 1
 
 
 def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
@@ -135,7 +133,7 @@ def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
     examples = prepared.ok
     if spec is not None:
         examples = examples | "EmbedInception" >> EmbedInception(args.inception_weights, spec.weights_sha256,
-                                                                 args.batch_size, args.share_model)
+                                                                 args.batch_size, args.share_model, chunk > 1)
     encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction,
                                                                       progress_folder)).with_outputs(TALLY, main="ok")
     outcomes = [prepared[TALLY], encoded[TALLY]]

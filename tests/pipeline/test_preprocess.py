@@ -213,6 +213,9 @@ def test_on_jax_photos_reach_inception_in_whole_batches(tmp_path, photos, monkey
         name = sorted(photos)[i % len(photos)]
         write(str(tmp_path / "in" / f"{i:02d}.jpg"), jpeg_bytes(np.roll(photos[name], 7 * i, axis=1)))
     assert preprocess.inception_chunk(True, 4) == 1 and preprocess.inception_chunk(False, 4) == 1  # tensorflow
+    adaptive = embedding.EmbedInception("random", batch_size=4).handler.batch_elements_kwargs()
+    whole = embedding.EmbedInception("random", batch_size=4, whole_batches=True).handler.batch_elements_kwargs()
+    assert (adaptive["min_batch_size"], whole["min_batch_size"], whole["max_batch_size"]) == (1, 4, 4)
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     monkeypatch.setattr(beam_support.os, "cpu_count", lambda: 1)  # chunks of the batch size, not 4 a core
     assert preprocess.inception_chunk(True, 4) == 4 and preprocess.inception_chunk(False, 4) == 1
