@@ -99,7 +99,7 @@ def train_one(spec):
     def weights():  # as model.train.bin_weights: the colours of the first REBALANCE_SAMPLE training records
         return quantized.rebalancing_weights(train_a["ab"][:training.REBALANCE_SAMPLE], mix=recipe.rebalance)
     resume = spec.get("resume") and os.path.exists(os.path.join(out, checkpoints.STATE))
-    history, epochs = training.fit(recipe, out, resume, fields, train, val, weights)
+    history, epochs = training.fit(recipe, out, resume, fields, train, val, weights, spec.get("stop_before"))
     final = checkpoints.save_final(out, os.path.join(out, checkpoints.BEST), recipe.temperature)
     seconds = time.time() - start
     info = c.read_dataset_json(spec["val_records"])
@@ -128,7 +128,7 @@ def train_one(spec):
     val_losses = checkpoints.history_column(out, "val_loss")  # resumed runs' earlier epochs too
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else None
     result = {**spec, "train_photos": int(len(train_a["l"])), "seconds": round(seconds, 1),
-              "best_epoch": best_epoch, "scores": scores}
+              "best_epoch": best_epoch, "epochs_done": epochs, "stopped": epochs < spec["epochs"], "scores": scores}
     with open(os.path.join(out, "sweep_result.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
@@ -144,7 +144,10 @@ def main():
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--workers", type=int, default=os.cpu_count())
     p.add_argument("--parallel", type=int, default=8, help="training processes at once")
-    p.add_argument("--deadline", type=float, default=None, help="seconds: stop runs still going then")
+    p.add_argument("--deadline", type=float, default=None,
+                   help="seconds: runs stop training in time to be scored before it; any still going then is killed")
+    p.add_argument("--score-reserve", type=float, default=120,
+                   help="seconds before the deadline that training stops, for scoring (default 120)")
     p.add_argument("--keep", type=int, default=0, help="copy the model directories of the best N runs ...")
     p.add_argument("--keep-to", help="... here, model.keras in parts of 15 MB (join with cat)")
     p.add_argument("--resume", action="store_true",
@@ -185,14 +188,25 @@ def main():
     pending = []
     for s in specs:
         done = os.path.join(s["out"], "sweep_result.json")
+        finished = None
         if args.resume and os.path.exists(done):
             with open(done) as f:
-                results.append(json.load(f))
-        else:
+                finished = json.load(f)
+        if finished and not finished.get("stopped"):
+            results.append(finished)
+        else:  # new, or stopped before its last epoch: --resume continues it
             pending.append(s)
+    # Runs stop training (after a whole epoch, checkpointed) early enough to be scored before the deadline;
+    # the deadline itself kills whatever still runs.
+    stop_before = t0 + args.deadline - args.score_reserve if args.deadline else None
     while pending or running:
         while pending and len(running) < args.parallel:
-            s = pending.pop(0)
+            if stop_before and time.time() > stop_before:
+                for s in pending:
+                    print(f"NOT STARTED before the deadline: {os.path.basename(s['out'])}", flush=True)
+                pending = []
+                break
+            s = {**pending.pop(0), "stop_before": stop_before}
             os.makedirs(s["out"], exist_ok=True)
             log = open(os.path.join(s["out"], "train.log"), "a" if args.resume else "w")
             running.append((s, subprocess.Popen([sys.executable, __file__, "--out", args.out, "--one", json.dumps(s)],
@@ -217,7 +231,9 @@ def main():
             one = r["scores"][f"T{r['temperature']} x1.0"]
             print(f"{time.time() - t0:5.0f}s {os.path.basename(s['out'])}: val AuC {one['val']['auc']:.2f} "
                   f"colourfulness {one['val']['colourfulness']:.2f}, samples {one['samples']}, "
-                  f"best epoch {r['best_epoch']}, {r['seconds']:.0f} s", flush=True)
+                  f"best epoch {r['best_epoch']}, {r['seconds']:.0f} s"
+                  + (f", STOPPED after epoch {r['epochs_done']} of {r['epochs']} (--resume continues it)"
+                     if r["stopped"] else ""), flush=True)
     with open(os.path.join(args.out, "sweep.json"), "w") as f:
         json.dump(results, f, indent=1)
     if args.keep_to:

@@ -94,8 +94,27 @@ def steps_per_epoch(train):
     return len(train)
 
 
-def fit(recipe, out, resume, model_fields, train, val, weights=None):
-    """Builds or resumes the model and fits it; returns (history dict, epochs done)."""
+class StopBefore(keras.callbacks.Callback):
+    """Ends training after an epoch when another as long as the last would end past `deadline`
+    (time.time()). The epoch is checkpointed as every epoch is, so --resume continues the run."""
+
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline = deadline
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._began = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.time()
+        if now + (now - self._began) > self.deadline:
+            log.warning("stopping after epoch %d: another would end past the deadline", epoch + 1)
+            self.model.stop_training = True
+
+
+def fit(recipe, out, resume, model_fields, train, val, weights=None, stop_before=None):
+    """Builds or resumes the model and fits it; returns (history dict, epochs done).
+    stop_before: a time.time() that no epoch should end after (StopBefore); None: every epoch."""
     os.makedirs(out, exist_ok=True)
     start_epoch = checkpoints.resume_point(out, model_fields) if resume else 0
     with distribution_scope():
@@ -110,10 +129,11 @@ def fit(recipe, out, resume, model_fields, train, val, weights=None):
     monitor = "val_loss" if val is not None else "loss"
     log.info("checkpoints go to %s: %s (best %s) and %s with %s (every epoch, for --resume); history in %s",
              out, BEST, monitor, LAST, STATE, HISTORY)
-    history = model.fit(train, validation_data=val, epochs=recipe.epochs, initial_epoch=start_epoch,
-                        callbacks=checkpoints.callbacks(out, monitor, resume, model_fields, recipe.ema),
+    cbs = checkpoints.callbacks(out, monitor, resume, model_fields, recipe.ema)
+    cbs += [StopBefore(stop_before)] if stop_before else []
+    history = model.fit(train, validation_data=val, epochs=recipe.epochs, initial_epoch=start_epoch, callbacks=cbs,
                         verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line an epoch in logs
-    return history.history, recipe.epochs
+    return history.history, start_epoch + len(next(iter(history.history.values()), []))
 
 
 def finish(out, fields, final, data, training, metrics):

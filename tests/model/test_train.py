@@ -202,3 +202,21 @@ def test_training_levers_cosine_ema_zoom_and_a_built_in_vividness(records, tmp_p
     x = np.random.default_rng(0).uniform(-1, 1, (2, card["image_size"], card["image_size"], 1)).astype(np.float32)
     expected = inference.vivid(c.unscale_ab(np.asarray(plain(x))), 1.5)
     np.testing.assert_allclose(c.unscale_ab(np.asarray(model(x))), expected, atol=1e-3)
+
+
+def test_stop_before_ends_training_after_the_last_epoch_that_fits_before_a_deadline():
+    """The sweep's runs stop in time to be scored: after an epoch, if another as long would end past the
+    deadline; with time to spare every epoch runs."""
+    import time
+    import keras
+    from model.train import StopBefore
+    x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+
+    def epochs_run(deadline):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: time.sleep(0.3))  # epochs of >= 0.3 s
+        return len(model.fit(x, x[:, :1], epochs=6, verbose=0, callbacks=[slow, StopBefore(deadline)]).history["loss"])
+    assert epochs_run(time.time() - 1) == 1      # past already: the epoch under way is the last
+    assert epochs_run(time.time() + 1.0) in (1, 2)  # room for one or two epochs of ~0.3 s, not six
+    assert epochs_run(time.time() + 60) == 6
