@@ -19,8 +19,13 @@ def photo_paths(folder, n):
     paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.lower().endswith(IMAGE_SUFFIXES))
     if len(paths) < n:
         sys.exit(f"{folder} holds {len(paths)} photos; the benchmark needs {n}")
-    step = len(paths) / n
-    return [paths[int(i * step)] for i in range(n)]
+    return spread(paths, n)
+
+
+def spread(paths, n):
+    """At most n of paths, evenly spaced over the list."""
+    step = max(1.0, len(paths) / n)
+    return [paths[int(i * step)] for i in range(min(n, len(paths)))]
 
 
 def copy_photos(paths, dest):
@@ -57,9 +62,9 @@ ECHO_EVERY_S = 10.0  # ... and one of them echoed this often
 _BAR = re.compile(r"\] (\d+)/(\d+) photos")
 
 
-def timed_command(cmd, env=None, steady=False):
-    """Runs a command; returns (seconds, peak resident memory of its whole process tree in MiB), and with
-    steady=True also its steady rate (steady_rate of its progress lines, None if it printed too few)."""
+def timed_command(cmd, env=None):
+    """Runs a command; returns (seconds, peak resident memory of its whole process tree in MiB, steady
+    rate: steady_rate of its progress lines, None if it printed too few)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "COLORIZE_PROGRESS_EVERY": PROGRESS_EVERY_S, **(env or {})})
@@ -73,9 +78,10 @@ def timed_command(cmd, env=None, steady=False):
     t.start()
     tail, points, shown = collections.deque(maxlen=200), [], 0.0
     for line in proc.stdout:  # stamped as it arrives: the progress lines' own clock has whole seconds
-        tail.append(line)
         m = _BAR.search(line)
-        if m:
+        if not m:
+            tail.append(line)  # what a failure's message shows: the command's own lines, not its progress
+        else:
             points.append((time.perf_counter() - start, int(m.group(1)), int(m.group(2))))
             if points[-1][0] - shown >= ECHO_EVERY_S:  # a run cut short by a time limit still says how far it got
                 shown = points[-1][0]
@@ -87,7 +93,19 @@ def timed_command(cmd, env=None, steady=False):
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{''.join(tail)[-3000:]}")
     if proc.returncode == 1:  # it ran, but not every photo came through: the figures need its reason beside them
         progress(f"exit code 1; its last lines:\n{''.join(tail)[-2000:]}")
-    return (seconds, peak[0] / 2**20, steady_rate(points)) if steady else (seconds, peak[0] / 2**20)
+    return seconds, peak[0] / 2**20, steady_rate(points)
+
+
+def end_to_end(stage, paths, workdir, *args):
+    """`colorize STAGE --input (a copy of paths) --output DIR ARGS`, timed; both removed after.
+    -> (seconds, peak MiB, steady images/s or None)"""
+    folder = copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
+    out = os.path.join(workdir, f"out{len(paths)}")
+    seconds, peak, steady = timed_command(colorize_cmd(stage, "--input", folder, "--output", out, *args))
+    progress(f"{stage} on {len(paths)} photos: {seconds:.1f} s" + (f", steady {steady:.1f} images/s" if steady else ""))
+    shutil.rmtree(folder)
+    shutil.rmtree(out)
+    return seconds, peak, steady
 
 
 def steady_rate(points, low=0.1, high=0.9):

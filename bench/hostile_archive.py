@@ -58,7 +58,7 @@ def main():
         print(f"{'case':<12} {'seconds':>8} {'peak MiB (all processes)':>25}  outcome")
         for name, archive, extra in cases:
             out = os.path.join(work, f"out-{name.replace(' ', '-')}")
-            seconds, peak = common.timed_command(common.colorize_cmd(
+            seconds, peak, _ = common.timed_command(common.colorize_cmd(
                 "run", "--input", archive, "--output", out, *extra))
             with open(os.path.join(out, "_report.json")) as f:
                 n = json.load(f)["counts"]

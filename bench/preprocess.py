@@ -10,27 +10,12 @@ Inception-ResNet-v2 runs with seeded random weights: the same computation as the
 """
 import argparse
 import os
-import shutil
 import tempfile
 import time
 
 import numpy as np
 
 import common
-
-
-def end_to_end(paths, workdir, image_size, flags):
-    """-> (seconds, peak MiB, steady images/s or None)"""
-    folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
-    out = os.path.join(workdir, f"out{len(paths)}")
-    seconds, peak, steady = common.timed_command(common.colorize_cmd(
-        "preprocess", "--input", folder, "--output", out, "--inception-weights", "random",
-        "--image-size", str(image_size), *flags), steady=True)
-    common.progress(f"preprocess on {len(paths)} photos: {seconds:.1f} s"
-                    + (f", steady {steady:.1f} images/s" if steady else ""))
-    shutil.rmtree(folder)
-    shutil.rmtree(out)
-    return seconds, peak, steady
 
 
 def inception_bound(batch=32, repeats=4):
@@ -97,17 +82,20 @@ def main():
     paths = common.photo_paths(args.photos, args.large)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
-        flags = common.worker_flags(args.workers, args.share_model)
+        flags = ["--inception-weights", "random", "--image-size", str(args.image_size),
+                 *common.worker_flags(args.workers, args.share_model)]
+        def timed(some):
+            return common.end_to_end("preprocess", some, work, *flags)
         if not args.no_warm_up:
-            end_to_end(paths[:8], work, args.image_size, flags)  # compiled programs cached
-        t_small, m_small, _ = end_to_end(paths[:args.small], work, args.image_size, flags) if args.small else (0, 0, None)
-        t_large, m_large, steady = end_to_end(paths, work, args.image_size, flags)
+            timed(paths[:8])  # compiled programs cached
+        t_small, m_small, _ = timed(paths[:args.small]) if args.small else (0, 0, None)
+        t_large, m_large, steady = timed(paths)
         marginal = (args.large - args.small) / (t_large - t_small) if args.small else None
         bound, model = inception_bound()
         common.progress(f"Inception bound {bound:.2f} images/s")
         naive = naive_loop(paths[:args.naive], model, args.image_size, work) if args.naive else None
         common.progress(f"naive loop {naive:.2f} images/s" if naive else "no naive loop")
-        some = paths[::max(1, len(paths) // common.CPU_BOUND_PHOTOS)]  # a spread of the set: a rate, not a total
+        some = common.spread(paths, common.CPU_BOUND_PHOTOS)  # a rate, not a total
         cpu = common.rate_on_all_cores(_cpu_work, [(p, args.image_size) for p in some])  # no Inception
     if marginal:
         print(f"(a) colorize preprocess, end to end: {args.small} photos {t_small:.1f} s, {args.large} photos "

@@ -11,7 +11,6 @@ and --naive 0 leave out what it does not need.
 import argparse
 import io
 import os
-import shutil
 import tempfile
 import time
 
@@ -27,17 +26,6 @@ def megapixels(paths):
         with Image.open(p) as im:
             total += im.size[0] * im.size[1]
     return total / 1e6
-
-
-def end_to_end(paths, workdir, model_args):
-    """-> (seconds, peak MiB, steady images/s or None)"""
-    folder = common.copy_photos(paths, os.path.join(workdir, f"in{len(paths)}"))
-    seconds, peak, steady = common.timed_command(common.colorize_cmd(
-        "run", "--input", folder, "--output", os.path.join(workdir, f"out{len(paths)}"), *model_args), steady=True)
-    common.progress(f"run on {len(paths)} photos: {seconds:.1f} s" + (f", steady {steady:.1f} images/s" if steady else ""))
-    shutil.rmtree(folder)
-    shutil.rmtree(os.path.join(workdir, f"out{len(paths)}"))
-    return seconds, peak, steady
 
 
 def model_bound(model, card, batch):
@@ -105,16 +93,18 @@ def main():
     model_args += common.worker_flags(args.workers, args.share_model)
     print(common.machine())
     with tempfile.TemporaryDirectory() as work:
+        def timed(some):
+            return common.end_to_end("run", some, work, *model_args)
         if not args.no_warm_up:
-            end_to_end(paths[:8], work, model_args)  # both timed runs find the same compiled programs
-        t_small, m_small, _ = end_to_end(paths[:args.small], work, model_args) if args.small else (0, 0, None)
-        t_large, m_large, steady = end_to_end(paths, work, model_args)
+            timed(paths[:8])  # both timed runs find the same compiled programs
+        t_small, m_small, _ = timed(paths[:args.small]) if args.small else (0, 0, None)
+        t_large, m_large, steady = timed(paths)
         model, card = modeldir.load(args.model)
         bound = model_bound(model, card, args.batch_size)
         common.progress(f"model bound {bound:.1f} images/s")
         naive = naive_loop(paths[:args.naive], model, card, work) if args.naive else None
         common.progress(f"naive loop {naive:.2f} images/s" if naive else "no naive loop")
-        some = paths[::max(1, len(paths) // common.CPU_BOUND_PHOTOS)]  # a spread of the set: a rate, not a total
+        some = common.spread(paths, common.CPU_BOUND_PHOTOS)  # a rate, not a total
         cpu = common.rate_on_all_cores(_cpu_work, [(p, card["image_size"]) for p in some])  # no model
     print(f"model: {card['architecture']} at {card['image_size']} px ({args.model or 'shipped default'})")
     mean_mp = megapixels(paths) / len(paths)

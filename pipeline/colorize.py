@@ -27,7 +27,7 @@ from PIL import Image
 
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
-from pipeline.embedding import EmbedInception, compiles_each_shape
+from pipeline.embedding import EmbedInception
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
                                    chunk_size, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log,
                                    make_pipeline, read_outcomes, tally, watched, write_json)
@@ -310,7 +310,7 @@ def build(p, args, files, archives_, prefailed, progress_folder=None):
         examples = (examples
                     | "ToInception" >> beam.MapTuple(lambda key, ex: ((key, ex[0]), ex[1]))
                     | "EmbedInception" >> EmbedInception(spec.weights, spec.weights_sha256, args.batch_size,
-                                                         args.share_model, compiles_each_shape())
+                                                         args.share_model)
                     | "JoinEmbedding" >> beam.MapTuple(lambda k, embedding: (k[0], (k[1], embedding))))
     coloured = examples | "Colorize" >> RunInference(KeyedModelHandler(
         ColorizationModelHandler(args.model, args.batch_size, args.vividness, args.share_model)))

@@ -16,10 +16,11 @@ log = logging.getLogger("colorize")
 class InceptionEmbeddingHandler(ModelHandler):
     """RunInference handler: one Inception-ResNet-v2 per worker, batches of 299x299 grey images."""
 
-    def __init__(self, weights_arg, expected_sha256=None, batch_size=32, share=False, whole_batches=False):
-        # whole_batches: a bundle's photos up to the batch size at once (where each new length compiles:
-        # JAX); else Beam's adaptive size, which starts at 1 and grows while batches pay
-        super().__init__(min_batch_size=batch_size if whole_batches else 1, max_batch_size=batch_size)
+    def __init__(self, weights_arg, expected_sha256=None, batch_size=32, share=False, whole_batches=None):
+        # whole_batches: a bundle's photos up to the batch size at once; else Beam's adaptive size, which
+        # starts at 1 and grows while batches pay. None: whole batches where each new length compiles (JAX)
+        whole = compiles_each_shape() if whole_batches is None else whole_batches
+        super().__init__(min_batch_size=batch_size if whole else 1, max_batch_size=batch_size)
         self._weights_arg = weights_arg
         self._expected = expected_sha256
         self._batch_size = batch_size
@@ -68,7 +69,7 @@ class EmbedInception(beam.PTransform):
     """(key, grey uint8 [299, 299, 3]) -> (key, embedding float32 [1000]): Inception-ResNet-v2 through
     RunInference, loaded once per worker with the weights the key's records or model were made with."""
 
-    def __init__(self, weights_arg, expected_sha256=None, batch_size=32, share=False, whole_batches=False):
+    def __init__(self, weights_arg, expected_sha256=None, batch_size=32, share=False, whole_batches=None):
         super().__init__()
         self.handler = KeyedModelHandler(InceptionEmbeddingHandler(weights_arg, expected_sha256, batch_size, share,
                                                                    whole_batches))

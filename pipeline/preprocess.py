@@ -133,7 +133,7 @@ def build(p, args, files, tfds_specs, spec, refused=(), progress_folder=None):
     examples = prepared.ok
     if spec is not None:
         examples = examples | "EmbedInception" >> EmbedInception(args.inception_weights, spec.weights_sha256,
-                                                                 args.batch_size, args.share_model, chunk > 1)
+                                                                 args.batch_size, args.share_model)
     encoded = examples | "EncodeRecords" >> beam.ParDo(EncodeRecords(args.image_size, args.val_fraction,
                                                                       progress_folder)).with_outputs(TALLY, main="ok")
     outcomes = [prepared[TALLY], encoded[TALLY]]
