@@ -228,8 +228,8 @@ def main():
             with open(path) as f:
                 r = json.load(f)
             results.append(r)
-            one = r["scores"][f"T{r['temperature']} x1.0"]
-            print(f"{time.time() - t0:5.0f}s {os.path.basename(s['out'])}: val AuC {one['val']['auc']:.2f} "
+            first, one = next(iter(r["scores"].items()))  # the first temperature and vividness asked
+            print(f"{time.time() - t0:5.0f}s {os.path.basename(s['out'])} {first}: val AuC {one['val']['auc']:.2f} "
                   f"colourfulness {one['val']['colourfulness']:.2f}, samples {one['samples']}, "
                   f"best epoch {r['best_epoch']}, {r['seconds']:.0f} s"
                   + (f", STOPPED after epoch {r['epochs_done']} of {r['epochs']} (--resume continues it)"
