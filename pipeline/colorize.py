@@ -57,7 +57,7 @@ def output_relpath(relpath):
     return relpath
 
 
-class ReadPhotos(beam.DoFn):
+class ReadPhotos(progress.PublishedEachBundle, beam.DoFn):
     """(path, relpath, is archive) as bytes -> (relpath bytes, origin, photo bytes); an archive expands
     to its members. Skips photos already done; refuses what could not be read within the limits.
 
@@ -129,7 +129,7 @@ class ReadPhotos(beam.DoFn):
                     yield failure(origin, e)
 
 
-class PrepareModelInput(beam.DoFn):
+class PrepareModelInput(progress.PublishedEachBundle, beam.DoFn):
     """(relpath, origin, bytes) -> key (relpath, origin, bytes or None, frame, frames), example: L at the
     model's size [+ grey 299 for Inception]; one element per frame of an animation / page of a TIFF.
 
@@ -241,7 +241,7 @@ def keeping_first(frames, kept):
         yield frame
 
 
-class WritePhotos(beam.DoFn):
+class WritePhotos(progress.PublishedEachBundle, beam.DoFn):
     """((relpath, origin, bytes, 0, 1), ab) -> the colour photo at full resolution, written atomically,
     and its two gallery thumbnails, made from the pixels already in hand."""
 

@@ -24,7 +24,7 @@ from tfrecords.errors import positive_int
 RECORDS_PER_SHARD = 1000
 
 
-class PrepareTrainingExample(beam.DoFn):
+class PrepareTrainingExample(progress.PublishedEachBundle, beam.DoFn):
     """(source, split key, pixels or None) -> ((source, split key, l, ab), grey); tags skipped / failed.
 
     The split key is the path relative to the input folder (or the tfds example name), so that the
@@ -69,7 +69,7 @@ class PrepareTrainingExample(beam.DoFn):
         yield (source, split_key, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
 
 
-class EncodeRecords(beam.DoFn):
+class EncodeRecords(progress.PublishedEachBundle, beam.DoFn):
     def __init__(self, image_size, val_fraction, progress_folder=None):
         self.image_size, self.val_fraction, self.progress_folder = image_size, val_fraction, progress_folder
 

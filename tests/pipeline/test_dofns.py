@@ -1,5 +1,6 @@
 """The DoFns of both stages, called directly on real photos: what each yields, tags and writes."""
 import io
+import os
 import zipfile
 
 import numpy as np
@@ -7,7 +8,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import PredictionResult
 from PIL import Image
 
-from pipeline import colorize, preprocess, sources
+from pipeline import colorize, preprocess, progress, sources
 from tests.helpers import jpeg_bytes, write
 from tfrecords import contract as c
 from tfrecords import records
@@ -117,3 +118,18 @@ def test_encode_records_writes_what_the_reader_parses(photos):
     ex = records.parse_example(data)
     assert split == "train" and ex[c.KEY_SOURCE] == [b"p.jpg"] and ex[c.KEY_HEIGHT] == [32]
     assert np.array_equal(np.frombuffer(ex[c.KEY_L][0], np.uint8).reshape(32, 32), l_q)
+
+
+def test_a_bundles_last_photos_reach_the_bar_when_the_bundle_ends(tmp_path):
+    """A worker's last batch comes in a burst shorter than a tick: it must show at the bundle's end, not
+    when the worker shuts down after the whole pipeline."""
+    folder = str(tmp_path / "progress")
+    os.makedirs(folder)
+    fn = preprocess.EncodeRecords(8, val_fraction=0.0, progress_folder=folder)
+    fn.setup()
+    zeros = (np.zeros(64, np.uint8).tobytes(), np.zeros(128, np.int8).tobytes())
+    for i in range(32):
+        list(fn.process(((f"{i}.jpg", f"{i}.jpg".encode(), *zeros), None)))
+    assert progress.done_in(folder) < 32  # the first tick published; the burst after it waits
+    fn.finish_bundle()
+    assert progress.done_in(folder) == 32
