@@ -57,7 +57,7 @@ def output_relpath(relpath):
     return relpath
 
 
-class ReadPhotos(progress.PublishedEachBundle, beam.DoFn):
+class ReadPhotos(progress.Counting, beam.DoFn):
     """(path, relpath, is archive) as bytes -> (relpath bytes, origin, photo bytes); an archive expands
     to its members. Skips photos already done; refuses what could not be read within the limits.
 
@@ -71,10 +71,7 @@ class ReadPhotos(progress.PublishedEachBundle, beam.DoFn):
     def setup(self):
         self.tree = outputs.OutputTree(self.output)
         self.check_head = photos.head_checker(self.max_pixels)
-        self.ticker = progress.Ticker(self.progress_folder)
-
-    def teardown(self):
-        self.ticker.teardown()
+        super().setup()
 
     def process(self, element):
         path, relpath, archive = sources.unwire(element[0]), sources.unwire(element[1]), element[2]
@@ -129,7 +126,7 @@ class ReadPhotos(progress.PublishedEachBundle, beam.DoFn):
                     yield failure(origin, e)
 
 
-class PrepareModelInput(progress.PublishedEachBundle, beam.DoFn):
+class PrepareModelInput(progress.Counting, beam.DoFn):
     """(relpath, origin, bytes) -> key (relpath, origin, bytes or None, frame, frames), example: L at the
     model's size [+ grey 299 for Inception]; one element per frame of an animation / page of a TIFF.
 
@@ -139,12 +136,6 @@ class PrepareModelInput(progress.PublishedEachBundle, beam.DoFn):
     def __init__(self, size, max_pixels, with_grey, progress_folder=None):
         self.size, self.max_pixels, self.with_grey = size, max_pixels, with_grey
         self.progress_folder = progress_folder
-
-    def setup(self):
-        self.ticker = progress.Ticker(self.progress_folder)
-
-    def teardown(self):
-        self.ticker.teardown()
 
     def process(self, element):
         relpath, origin, data = element
@@ -241,7 +232,7 @@ def keeping_first(frames, kept):
         yield frame
 
 
-class WritePhotos(progress.PublishedEachBundle, beam.DoFn):
+class WritePhotos(progress.Counting, beam.DoFn):
     """((relpath, origin, bytes, 0, 1), ab) -> the colour photo at full resolution, written atomically,
     and its two gallery thumbnails, made from the pixels already in hand."""
 
@@ -249,11 +240,8 @@ class WritePhotos(progress.PublishedEachBundle, beam.DoFn):
         self.output, self.max_pixels, self.progress_folder = output, max_pixels, progress_folder
 
     def setup(self):
-        self.ticker = progress.Ticker(self.progress_folder)
+        super().setup()
         self.tree = outputs.OutputTree(self.output)
-
-    def teardown(self):
-        self.ticker.teardown()
 
     def process(self, element):
         (relpath, origin, data, _, _), result = element

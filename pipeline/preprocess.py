@@ -24,7 +24,7 @@ from tfrecords.errors import positive_int
 RECORDS_PER_SHARD = 1000
 
 
-class PrepareTrainingExample(progress.PublishedEachBundle, beam.DoFn):
+class PrepareTrainingExample(progress.Counting, beam.DoFn):
     """(source, split key, pixels or None) -> ((source, split key, l, ab), grey); tags skipped / failed.
 
     The split key is the path relative to the input folder (or the tfds example name), so that the
@@ -36,11 +36,8 @@ class PrepareTrainingExample(progress.PublishedEachBundle, beam.DoFn):
         self.progress_folder = progress_folder
 
     def setup(self):
-        self.ticker = progress.Ticker(self.progress_folder)  # skips and failures end here; records in EncodeRecords
+        super().setup()  # the bar counts skips and failures here; records in EncodeRecords
         self.check_head = photos.head_checker(self.max_pixels)
-
-    def teardown(self):
-        self.ticker.teardown()
 
     def process(self, element):
         source, split_key, pixels = element
@@ -69,15 +66,9 @@ class PrepareTrainingExample(progress.PublishedEachBundle, beam.DoFn):
         yield (source, split_key, l_q.tobytes(), ab_q.tobytes()), (grey if self.with_grey else None)
 
 
-class EncodeRecords(progress.PublishedEachBundle, beam.DoFn):
+class EncodeRecords(progress.Counting, beam.DoFn):
     def __init__(self, image_size, val_fraction, progress_folder=None):
         self.image_size, self.val_fraction, self.progress_folder = image_size, val_fraction, progress_folder
-
-    def setup(self):
-        self.ticker = progress.Ticker(self.progress_folder)
-
-    def teardown(self):
-        self.ticker.teardown()
 
     def process(self, element):
         key, embedding = element

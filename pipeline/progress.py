@@ -1,11 +1,12 @@
 """Progress of a local run, drawn by the launcher as one bar over all worker processes.
 
-Workers (`Ticker`, in a DoFn) write their running count to a small file of their own in a folder the
-launcher made, at most twice a second, by atomic rename; the launcher (`Bar`, in a thread beside the
-pipeline) adds the files up and draws: photos done of the total, photos per second, elapsed time and
-the estimated time left. On a terminal it redraws one line in place; elsewhere (CI, logs) it prints a
-plain line every 30 seconds (COLORIZE_PROGRESS_EVERY=SECONDS changes that). Runs on a remote runner
-have no shared folder: their runner's own console shows progress.
+Workers (`Ticker`, in a DoFn through `Counting`) write their running count to a small file of their
+own in a folder the launcher made, at most twice a second and at the end of each bundle, by atomic
+rename; the launcher (`Bar`, in a thread beside the pipeline) adds the files up and draws: photos
+done of the total, photos per second, elapsed time and the estimated time left. On a terminal it
+redraws one line in place; elsewhere (CI, logs) it prints a plain line every 30 seconds
+(COLORIZE_PROGRESS_EVERY=SECONDS changes that). Runs on a remote runner have no shared folder: their
+runner's own console shows progress.
 """
 import os
 import shutil
@@ -50,16 +51,21 @@ class Ticker:
         if self.folder and self.count != self._published:
             self.publish()
 
-    def teardown(self):
-        self.flush()
 
+class Counting:
+    """For a DoFn that counts its finished inputs on the bar (`self.progress_folder`, None off the local
+    runner): owns its `ticker`, made in setup and published at the end of every bundle and at teardown.
+    Publishing per bundle matters: without it a worker's last batch showed on the bar only when the
+    worker shut down, after the whole pipeline (a 16-worker GPU run's bar stood 512 photos short, 16
+    workers x one batch of 32, until then). A DoFn with more to set up calls super().setup()."""
 
-class PublishedEachBundle:
-    """For a DoFn whose `ticker` counts its inputs: the count is published at the end of every bundle.
-    Without it a worker's last batch showed on the bar only when the worker shut down, after the whole
-    pipeline (a 16-worker GPU run's bar stood 512 photos short, 16 workers x one batch of 32, until then)."""
+    def setup(self):
+        self.ticker = Ticker(self.progress_folder)
 
     def finish_bundle(self):
+        self.ticker.flush()
+
+    def teardown(self):
         self.ticker.flush()
 
 
