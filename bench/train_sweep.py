@@ -8,7 +8,8 @@
 The arrays are what `colorize preprocess --embedding none` would write for the same folders (the
 same per-photo function and split rule; tests/model/test_train_sweep.py checks it), built in memory
 because the machine that trains need not have Beam. Each variant is a dict of `colorize train`
-flags plus "sources", the photo folders it trains on:
+flags plus "sources", the photo folders it trains on, and "weights", how many times an epoch each source's
+training photos are seen (default 1):
 
     python bench/train_sweep.py --photos photos=PATH --photos more=PATH --val-records data/photos128 \\
         --samples data/sample_photos --variants variants.json --out runs/sweep
@@ -73,6 +74,18 @@ def model_arrays(parts):
     return {"l": c.model_l_from_record(l), "ab": c.model_ab_from_record(ab)}
 
 
+def source_parts(cache, sources, weights):
+    """Cached arrays ("SOURCE/SPLIT/l", "SOURCE/SPLIT/ab") -> {split: [{"l", "ab"}, ...]} of the sources asked,
+    in their order (the rebalancing weights come from the first records), each source's training arrays
+    weights.get(source, 1) times: a per-source mix; the validation split is never repeated."""
+    parts = {}
+    for split in c.SPLITS:
+        parts[split] = [{"l": cache[f"{src}/{split}/l"], "ab": cache[f"{src}/{split}/ab"]}
+                        for src in sources if f"{src}/{split}/l" in cache
+                        for _ in range(int(weights.get(src, 1)) if split == "train" else 1)]
+    return parts
+
+
 def train_one(spec):
     """Child process: one (variant, seed) from the cached arrays to a scored model directory."""
     import keras
@@ -82,8 +95,7 @@ def train_one(spec):
     from model.training_data import ArrayBatches
     keras.utils.set_random_seed(spec["seed"])
     cache = np.load(spec["cache"])
-    parts = {s: [{"l": cache[f"{src}/{s}/l"], "ab": cache[f"{src}/{s}/ab"]} for src in spec["sources"]
-                 if f"{src}/{s}/l" in cache] for s in c.SPLITS}
+    parts = source_parts(cache, spec["sources"], spec["weights"])
     train_a, val_a = model_arrays(parts["train"]), model_arrays(parts["val"])
     recipe = training.Recipe(model="beta", epochs=spec["epochs"], batch_size=spec["batch_size"],
                              learning_rate=spec["learning_rate"], loss="classification",
@@ -172,7 +184,7 @@ def main():
         variants = json.load(f)
     defaults = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
                 "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
-                "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False]}
+                "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {}}
     specs = []
     for v in variants:
         v = {**defaults, **v}

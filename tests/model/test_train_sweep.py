@@ -32,3 +32,24 @@ def test_sweep_arrays_equal_the_records_preprocess_writes(photos, tmp_path, monk
         order = lambda a: np.argsort([x.tobytes() for x in a["l"]])  # noqa: E731  (records come in any order)
         for key in ("l", "ab"):
             np.testing.assert_array_equal(ours[key][order(ours)], theirs[key][order(theirs)])
+
+
+def test_source_weights_repeat_a_sources_training_photos_only(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
+    sweep = importlib.import_module("train_sweep")
+    rng = np.random.default_rng(0)
+    cache = {}
+    for src, n in (("photos", 3), ("more", 5)):
+        for split, m in (("train", n), ("val", 1)):
+            cache[f"{src}/{split}/l"] = rng.integers(0, 256, (m, 4, 4), dtype=np.uint8)
+            cache[f"{src}/{split}/ab"] = rng.integers(-128, 128, (m, 4, 4, 2), dtype=np.int8)
+    parts = sweep.source_parts(cache, ["photos", "more"], {"photos": 2})
+    train = sweep.model_arrays(parts["train"])
+    assert len(train["l"]) == 2 * 3 + 5
+    # photos first, twice, then more: the rebalancing weights' first records are still the first source's
+    l = np.concatenate([p["l"] for p in parts["train"]])
+    np.testing.assert_array_equal(l[:3], cache["photos/train/l"])
+    np.testing.assert_array_equal(l[3:6], cache["photos/train/l"])
+    np.testing.assert_array_equal(l[6:], cache["more/train/l"])
+    assert len(sweep.model_arrays(parts["val"])["l"]) == 2
+    assert [len(p["l"]) for p in sweep.source_parts(cache, ["more"], {})["train"]] == [5]
