@@ -101,7 +101,8 @@ def train_one(spec):
                              learning_rate=spec["learning_rate"], loss="classification",
                              rebalance=spec["rebalance"], temperature=spec["temperature"], seed=spec["seed"],
                              lr_schedule=spec["lr_schedule"], ema=spec["ema"], augment=spec["augment"],
-                             skips=spec["skips"], decoder_width=spec["decoder_width"])
+                             skips=spec["skips"], decoder_width=spec["decoder_width"],
+                             context=spec["context"])
     train = ArrayBatches(train_a, recipe.batch_size, False, recipe.seed, True, augment=recipe.augment)
     val = ArrayBatches(val_a, recipe.batch_size, False, recipe.seed, False)
     fields = {"architecture": "beta", "image_size": IMAGE_SIZE, "embedding": None, "head": "classification"}
@@ -184,7 +185,8 @@ def main():
         variants = json.load(f)
     defaults = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
                 "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
-                "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {}}
+                "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {},
+                "context": False}
     specs = []
     for v in variants:
         v = {**defaults, **v}

@@ -29,6 +29,7 @@ ARCHITECTURES = ("alpha", "beta", "fusion")
 # Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
 ENCODER = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 1), (256, 1))
 FUSION_FILTERS = 256
+CONTEXT_UNITS = 128  # beta's context vector: +0.13 M parameters (0.5 MB) with the fusion layer that joins it
 DECODER_FILTERS = (128, 64, 64, 32)  # decoder0..3 at width 1
 MAX_WIDTH = 4
 
@@ -86,9 +87,26 @@ def _decoder(x, head="regression", skips=None, width=1):
     return layers.UpSampling2D(2, name="ab")(x)
 
 
-def build_beta(size=224, head="regression", skips=False, width=1):
+def _join(features, vector, size, name):
+    """features [size/8, size/8, C] and a vector [D] for the whole photo -> [size/8, size/8, FUSION_FILTERS]:
+    the vector repeated at every position, joined by a 1x1 convolution (Deep Koalarization's fusion layer)."""
+    grid = size // 8
+    tiled = layers.RepeatVector(grid * grid, name=f"{name}_repeat")(vector)
+    tiled = layers.Reshape((grid, grid, vector.shape[-1]), name=f"{name}_grid")(tiled)
+    fused = layers.Concatenate(name=f"{name}_concat")([features, tiled])
+    return layers.Conv2D(FUSION_FILTERS, 1, activation="relu", name=name)(fused)
+
+
+def build_beta(size=224, head="regression", skips=False, width=1, context=False):
+    """context: the encoder's features averaged over the whole photo, through a dense layer, joined back at
+    every position (as Iizuka et al. 2016 join their global features): what the whole photo shows (indoors,
+    sky, water) learned from the training data, where fusion takes it from Inception."""
     l_in = keras.Input((size, size, 1), name="l")
     features, at = _encoder(l_in)
+    if context:
+        pooled = layers.GlobalAveragePooling2D(name="context_pool")(features)
+        features = _join(features, layers.Dense(CONTEXT_UNITS, activation="relu", name="context_dense")(pooled),
+                         size, "context")
     return keras.Model(l_in, _decoder(features, head, at if skips else None, width), name="beta")
 
 
@@ -97,11 +115,7 @@ def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False, w
     l_in = keras.Input((size, size, 1), name="l")
     emb_in = keras.Input((embedding_dim,), name="embedding")
     features, at = _encoder(l_in)
-    grid = size // 8
-    tiled = layers.RepeatVector(grid * grid, name="fusion_repeat")(emb_in)
-    tiled = layers.Reshape((grid, grid, embedding_dim), name="fusion_grid")(tiled)
-    fused = layers.Concatenate(name="fusion_concat")([features, tiled])
-    fused = layers.Conv2D(FUSION_FILTERS, 1, activation="relu", name="fusion")(fused)
+    fused = _join(features, emb_in, size, "fusion")
     return keras.Model({"l": l_in, "embedding": emb_in}, _decoder(fused, head, at if skips else None, width),
                        name="fusion")
 
@@ -109,7 +123,7 @@ def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False, w
 HEADS = ("regression", "classification")
 
 
-def build(architecture, size=224, embedding_dim=None, head="regression", skips=False, width=1):
+def build(architecture, size=224, embedding_dim=None, head="regression", skips=False, width=1, context=False):
     if size % 8 or size < 32:
         raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
     if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
@@ -124,8 +138,10 @@ def build(architecture, size=224, embedding_dim=None, head="regression", skips=F
             raise ModelError(f"{'skip connections are' if skips else 'a wider decoder is'} for beta and fusion; "
                              "alpha is the one-photo demonstration")
         return build_alpha(size)
+    if context and architecture != "beta":
+        raise ModelError("a context branch is for beta; fusion takes the whole photo from Inception's embedding")
     if architecture == "beta":
-        return build_beta(size, head, skips, width)
+        return build_beta(size, head, skips, width, context)
     if architecture == "fusion":
         if not embedding_dim:
             raise ModelError("the fusion model needs records with embeddings "

@@ -50,6 +50,7 @@ class Recipe:
     vividness: float = 1.0         # classification: the written model's built-in colour strength
     skips: bool = False            # beta / fusion: U-Net-style skip connections, encoder to decoder
     decoder_width: int = 1         # beta / fusion: the decoder's filters, a multiple of networks.DECODER_FILTERS
+    context: bool = False          # beta: a context branch, the whole photo's features joined back everywhere
 
     @property
     def head(self):
@@ -62,7 +63,8 @@ class Recipe:
         return f"{self.loss} on ab / 110"
 
     def compiled_model(self, size, embedding_dim, bin_weights=None, steps_per_epoch=None):
-        model = networks.build(self.model, size, embedding_dim, self.head, self.skips, self.decoder_width)
+        model = networks.build(self.model, size, embedding_dim, self.head, self.skips, self.decoder_width,
+                               self.context)
         loss = quantized.SoftEncodedCrossEntropy(bin_weights) if self.loss == "classification" else self.loss
         optimizer = keras.optimizers.Adam(self.learning_rate_of(steps_per_epoch), use_ema=self.ema,
                                           ema_momentum=EMA_MOMENTUM)
@@ -151,7 +153,7 @@ def training_card(recipe, epochs, checkpoint, seconds, history):
     return {"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
             "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
             "vividness": recipe.vividness, "skips": recipe.skips,
-            "decoder_width": recipe.decoder_width, "loss": recipe.loss_description(), "optimizer": "adam",
+            "decoder_width": recipe.decoder_width, "context": recipe.context, "loss": recipe.loss_description(), "optimizer": "adam",
             "seed": recipe.seed, "checkpoint": checkpoint, "seconds_this_run": round(seconds, 1),
             "final_history": {k: float(v[-1]) for k, v in history.items()}}
 
