@@ -41,6 +41,9 @@ def parse_args(argv):
     p.add_argument("--decoder-width", type=positive_int, default=1,
                    help=f"beta, fusion: the decoder's filters times this, 1 to {networks.MAX_WIDTH} (default 1; "
                         "2: +0.9 M parameters with --skips)")
+    p.add_argument("--context", action="store_true",
+                   help="beta: a context branch, the encoder's features averaged over the whole photo and "
+                        "joined back at every position (+0.13 M parameters)")
     p.add_argument("--vividness", type=positive_float, default=None,
                    help="classification: the written model's own colour strength, the chroma factor "
                         "'colorize run --vividness' multiplies (default 1)")
@@ -57,6 +60,9 @@ def parse_args(argv):
     if args.model == "alpha" and (args.skips or args.decoder_width != 1):
         p.error(f"{'--skips' if args.skips else '--decoder-width'} is for beta and fusion; alpha is the one-photo "
                 "demonstration")
+    if args.context and args.model != "beta":
+        p.error("--context is for beta; fusion takes the whole photo from Inception's embedding, alpha is the "
+                "one-photo demonstration")
     if args.decoder_width > networks.MAX_WIDTH:
         p.error(f"--decoder-width goes from 1 to {networks.MAX_WIDTH}")
     if args.model == "alpha" and args.loss == "classification":
@@ -76,7 +82,7 @@ def recipe_of(args):
     return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
                            batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
                            lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, skips=args.skips,
-                           decoder_width=args.decoder_width,
+                           decoder_width=args.decoder_width, context=args.context,
                            seed=args.seed, **extra)
 
 

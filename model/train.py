@@ -152,8 +152,8 @@ def training_card(recipe, epochs, checkpoint, seconds, history):
     """The card's "training" entry of a beta / fusion run: the recipe as run."""
     return {"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
             "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
-            "vividness": recipe.vividness, "skips": recipe.skips,
-            "decoder_width": recipe.decoder_width, "context": recipe.context, "loss": recipe.loss_description(), "optimizer": "adam",
+            "vividness": recipe.vividness, "skips": recipe.skips, "decoder_width": recipe.decoder_width,
+            "context": recipe.context, "loss": recipe.loss_description(), "optimizer": "adam",
             "seed": recipe.seed, "checkpoint": checkpoint, "seconds_this_run": round(seconds, 1),
             "final_history": {k: float(v[-1]) for k, v in history.items()}}
 

@@ -89,3 +89,33 @@ def test_train_takes_the_decoder_width_and_refuses_it_where_it_means_nothing(cap
         with pytest.raises(SystemExit):
             train.parse_args(argv)
         assert says in capsys.readouterr().err
+
+
+def test_the_context_branch_lets_the_whole_photo_reach_every_pixel():
+    """Without it a pixel's colour sees ~110 px around it; with it, a change in one corner of a 256 px photo
+    reaches the opposite corner, through a vector of CONTEXT_UNITS joined back by a 1x1 convolution."""
+    plain = networks.build("beta", 256, head="classification")
+    ctx = networks.build("beta", 256, head="classification", context=True)
+    u, f = networks.CONTEXT_UNITS, networks.FUSION_FILTERS
+    assert ctx.count_params() - plain.count_params() == 256 * u + u + (256 + u) * f + f
+    ctx.set_weights([np.random.default_rng(i).normal(0, 0.05, w.shape).astype(np.float32)
+                     for i, w in enumerate(ctx.get_weights())])  # biases too: no unit dead at the start
+    l = np.random.default_rng(9).uniform(-1, 1, (1, 256, 256, 1)).astype(np.float32)
+    changed = l.copy()
+    changed[:, :32, :32] = 1.0  # a white patch in the top-left corner
+    for model, reaches in ((plain, False), (ctx, True)):
+        far = np.abs(np.asarray(model(changed)) - np.asarray(model(l)))[0, -16:, -16:]  # bottom-right, 1/2 scale
+        assert (far.max() > 1e-6) == reaches
+
+
+def test_train_takes_context_for_beta_alone(capsys):
+    from commands import train
+    assert train.recipe_of(train.parse_args(["--model", "beta", "--data", "d", "--output", "o", "--context"])).context
+    assert not train.recipe_of(train.parse_args(["--model", "beta", "--data", "d", "--output", "o"])).context
+    for argv in (["--model", "alpha", "--image", "p.jpg", "--output", "o", "--context"],
+                 ["--model", "fusion", "--data", "d", "--output", "o", "--context"]):
+        with pytest.raises(SystemExit):
+            train.parse_args(argv)
+        assert "--context is for beta" in capsys.readouterr().err
+    with pytest.raises(networks.ModelError, match="a context branch is for beta"):
+        networks.build("fusion", 64, 8, context=True)

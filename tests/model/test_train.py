@@ -184,19 +184,20 @@ def test_training_levers_cosine_ema_zoom_and_a_built_in_vividness(records, tmp_p
     """The levers of the model experiments: each reaches the run, the card says which were used, and the
     built-in vividness scales the decoded chroma exactly as `colorize run --vividness` would."""
     import keras
-    from model import inference, quantized
+    from model import inference, networks, quantized
     out = str(tmp_path / "levers")
     assert train.main(["--model", "beta", "--data", str(records), "--output", out, "--epochs", "2",
                        "--batch-size", "4", "--loss", "classification", "--lr-schedule", "cosine", "--ema",
-                       "--augment", "zoom", "--vividness", "1.5", "--skips", "--decoder-width", "2"]) == 0
+                       "--augment", "zoom", "--vividness", "1.5", "--skips", "--decoder-width", "2", "--context"]) == 0
     t = modeldir.read_card(out)["training"]
     assert (t["lr_schedule"], t["ema"], t["augment"], t["vividness"]) == ("cosine", True, "zoom", 1.5)
-    assert t["skips"] and t["decoder_width"] == 2
+    assert t["skips"] and t["decoder_width"] == 2 and t["context"]
     last = modeldir.load_keras(os.path.join(out, checkpoints.LAST), compile=True)
     lr = last.optimizer.learning_rate  # the cosine schedule decayed to 0 over the run's steps
     assert float(np.asarray(lr)) < 1e-6 and last.optimizer.use_ema
     model, card = modeldir.load(out)
     assert model.get_layer("decoder0").output.shape[-1] == 256 and model.get_layer("skip2") is not None
+    assert model.get_layer("context").output.shape[-1] == networks.FUSION_FILTERS
     plain = quantized.inference_model(keras.Model(model.input, model.get_layer("annealed_mean").input),
                                       quantized.DEFAULT_TEMPERATURE)
     x = np.random.default_rng(0).uniform(-1, 1, (2, card["image_size"], card["image_size"], 1)).astype(np.float32)
