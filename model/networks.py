@@ -11,11 +11,12 @@ beta and fusion optionally (skips=True) join the encoder's features at 1/4 and 1
 decoder's at the same scale, as a U-Net does, so colour can follow the photo's edges; and optionally
 (width=2, 3, 4) widen the decoder, every one of its convolutions that many times the filters
 (DECODER_FILTERS), for more colour detail (width 2 with skips: +0.9 M parameters, about 1.35 times
-the CPU time of a forward pass at 128 px):
+the CPU time of a forward pass at 128 px). beta optionally (context=True) joins a learned vector of the
+whole photo the way fusion joins Inception's (global average pool, dense, the fusion layer: "context"):
 
-    L --encoder0,1 (1/2)--encoder2,3 (1/4)--encoder4..7 (1/8) [--fusion]--decoder0--up
-                   |                |                                               |
-                   |                +---------------- concat (1/4) <----------------+
+    L --encoder0,1 (1/2)--encoder2,3 (1/4)--encoder4..7 (1/8) [--fusion | --context]--decoder0--up
+                   |                |                                                           |
+                   |                +---------------- concat (1/4) <----------------------------+
                    |                                    decoder1,2--up
                    +---------------------------------- concat (1/2) <--+
                                                         decoder3--head
