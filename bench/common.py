@@ -151,3 +151,16 @@ def progress(line):
 
 def colorize_cmd(*args):
     return [sys.executable, "-m", "commands.cli", *args]
+
+
+QUALITY_HEADER = "validation AuC | acc@10 | colourfulness | sample photos AuC | colourfulness |"
+
+
+def quality_cells(decoded, card, data, info, samples, images, vividness):
+    """A decoded model scored on the records' validation split and the sample photos -> (the QUALITY_HEADER
+    columns of a markdown row, the validation metrics, the sample photos' metrics)."""
+    from model import evaluate
+    val = evaluate.on_records(decoded, card, data, "val", info, vividness=vividness)
+    smp = evaluate.on_photos(decoded, card, samples, images, vividness=vividness)
+    return (f"{val['model']['auc']:.2f} | {val['model']['acc@10']:.2f} | {val['model']['colourfulness']:.2f} | "
+            f"{smp['model']['auc']:.2f} | {smp['model']['colourfulness']:.2f} |"), val, smp

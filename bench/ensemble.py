@@ -6,6 +6,8 @@ model), on the validation split and the six sample photos, at several vividness 
 """
 import argparse
 
+from common import QUALITY_HEADER, quality_cells
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -18,7 +20,7 @@ def main():
     from keras import layers
 
     from commands.evaluate import photos_in
-    from model import evaluate, modeldir, quantized
+    from model import modeldir, quantized
     from tfrecords import contract as c
     loaded = [modeldir.load(d) for d in args.models]
     cards = [card for _, card in loaded]
@@ -35,16 +37,13 @@ def main():
     info = c.read_dataset_json(args.data)
     samples = list(photos_in(args.images))
     print(f"T {temperature}")
-    print("| model | vividness | validation AuC | acc@10 | colourfulness | sample photos AuC | colourfulness |")
+    print(f"| model | vividness | {QUALITY_HEADER}")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, trained in members:
         decoded = quantized.inference_model(trained, temperature)
         for v in args.vividness:
-            val = evaluate.on_records(decoded, card, args.data, "val", info, vividness=v)
-            smp = evaluate.on_photos(decoded, card, samples, args.images, vividness=v)
-            print(f"| {name} | {v} | {val['model']['auc']:.2f} | {val['model']['acc@10']:.2f} | "
-                  f"{val['model']['colourfulness']:.2f} | {smp['model']['auc']:.2f} | "
-                  f"{smp['model']['colourfulness']:.2f} |", flush=True)
+            print(f"| {name} | {v} | {quality_cells(decoded, card, args.data, info, samples, args.images, v)[0]}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ on the validation split and the six sample photos, at two vividness settings; an
 """
 import argparse
 
+from common import QUALITY_HEADER, quality_cells
 from run import model_bound  # the forward rate as `colorize run` compiles it
 
 
@@ -19,7 +20,7 @@ def main():
     import keras
 
     from commands.evaluate import photos_in
-    from model import evaluate, modeldir, quantized
+    from model import modeldir, quantized
     from tfrecords import contract as c
     model, card = modeldir.load(args.model)
     if card.get("head") != "classification" or card["architecture"] != "beta":
@@ -28,18 +29,15 @@ def main():
     probs = keras.Model(model.input, decoding.input)
     info = c.read_dataset_json(args.data)
     samples = list(photos_in(args.images))  # read once, scored at every setting
-    print("| decoding | vividness | validation AuC | acc@10 | colourfulness | sample photos AuC | colourfulness |")
+    print(f"| decoding | vividness | {QUALITY_HEADER}")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     rates = {}
     for flip in (False, True):
         decoded = quantized.inference_model(probs, decoding.temperature, decoding.vividness, flip_average=flip)
         rates[flip] = model_bound(decoded, card, 16)
         for v in args.vividness:
-            val = evaluate.on_records(decoded, card, args.data, "val", info, vividness=v)
-            smp = evaluate.on_photos(decoded, card, samples, args.images, vividness=v)
-            print(f"| {'flip-averaged' if flip else 'as trained'} | {v} | {val['model']['auc']:.2f} | "
-                  f"{val['model']['acc@10']:.2f} | {val['model']['colourfulness']:.2f} | "
-                  f"{smp['model']['auc']:.2f} | {smp['model']['colourfulness']:.2f} |", flush=True)
+            cells, val, smp = quality_cells(decoded, card, args.data, info, samples, args.images, v)
+            print(f"| {'flip-averaged' if flip else 'as trained'} | {v} | {cells}", flush=True)
     print(f"originals' colourfulness: validation {val['original']['colourfulness']:.2f}; grayscale AuC "
           f"{val['grayscale_baseline']['auc']:.2f} / samples {smp['grayscale_baseline']['auc']:.2f}")
     print(f"forward pass at batch 16: as trained {rates[False]:.1f} images/s, flip-averaged {rates[True]:.1f} "
