@@ -131,6 +131,9 @@ def build(architecture, size=224, embedding_dim=None, head="regression", skips=F
         raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")
     if head not in HEADS:
         raise ModelError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+    if context and architecture != "beta":
+        raise ModelError("a context branch is for beta (fusion takes the whole photo from Inception's embedding; "
+                         "alpha is the one-photo demonstration)")
     if architecture == "alpha":
         if head != "regression":
             raise ModelError("alpha, the one-photo demonstration, regresses ab; the classification loss is "
@@ -139,8 +142,6 @@ def build(architecture, size=224, embedding_dim=None, head="regression", skips=F
             raise ModelError(f"{'skip connections are' if skips else 'a wider decoder is'} for beta and fusion; "
                              "alpha is the one-photo demonstration")
         return build_alpha(size)
-    if context and architecture != "beta":
-        raise ModelError("a context branch is for beta; fusion takes the whole photo from Inception's embedding")
     if architecture == "beta":
         return build_beta(size, head, skips, width, context)
     if architecture == "fusion":
