@@ -2,8 +2,8 @@
 
     python bench/sample_photos.py data/sample_photos
 """
+import argparse
 import os
-import sys
 
 from PIL import Image
 
@@ -20,4 +20,6 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "data/sample_photos")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", default="data/sample_photos", help="folder to write (default data/sample_photos)")
+    main(ap.parse_args().out)
