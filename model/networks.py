@@ -5,6 +5,10 @@ fusion can instead end in a classification head over quantized ab (model/quantiz
 shipped form decodes the probabilities back to ab, so every model predicts ab:
 - alpha:  Part 1, a small conv net that learns the colours of ONE photo (Wallner's alpha version).
 - beta:   the Deep Koalarization encoder and decoder without any embedding (the baseline).
+- beta with a pretrained encoder (encoder="efficientnet-lite0" / "-lite2"): an ImageNet-trained
+          EfficientNet-Lite sees the grey photo as three equal sRGB channels (ImageNetGrey) and a U-Net
+          decoder climbs back from 1/32, joining its features at every scale (below): the semantic
+          prior (foliage, sky, water, skin) that training on a few thousand photos cannot learn.
 - fusion: Part 2, Deep Koalarization (Baldassarre et al. 2017): encoder, fusion with an
           Inception-ResNet-v2 embedding of the whole image, decoder.
 beta and fusion optionally (skips=True) join the encoder's features at 1/4 and 1/2 scale to the
@@ -20,9 +24,17 @@ whole photo the way fusion joins Inception's (global average pool, dense, the fu
                    |                                    decoder1,2--up
                    +---------------------------------- concat (1/2) <--+
                                                         decoder3--head
+
+With a pretrained encoder (model/efficientnet.py), filters PRETRAINED_DECODER at width 1:
+
+    L --ImageNetGrey--stem..block (1/2)--(1/4)--(1/8)--(1/16)--(1/32) --decoder32--up
+                             |            |      |       +-- concat -- decoder16 <--+ --up
+                             |            |      +---------- concat -- decoder8  <--+ --up
+                             |            +----------------- concat -- decoder4  <--+ --up
+                             +------------------------------ concat -- decoder2  <--+ --head (1/2)
 """
 import keras
-from keras import layers
+from keras import layers, ops
 
 from tfrecords.errors import UserError
 
@@ -33,6 +45,10 @@ FUSION_FILTERS = 256
 CONTEXT_UNITS = 128  # beta's context vector: +0.13 M parameters (0.5 MB) with the fusion layer that joins it
 DECODER_FILTERS = (128, 64, 64, 32)  # decoder0..3 at width 1
 MAX_WIDTH = 4
+SCRATCH = "scratch"  # beta's own Deep Koalarization encoder, learned from the training photos
+# A pretrained encoder's decoder: (scale, filters at width 1), from the deepest join to the head's scale.
+PRETRAINED_DECODER = ((32, 256), (16, 192), (8, 128), (4, 64), (2, 32))
+ENCODER_TRAINING = ("finetune", "frozen", "partial")  # partial: the stem and the blocks to 1/8 stay frozen
 
 
 class ModelError(UserError):
@@ -88,6 +104,69 @@ def _decoder(x, head="regression", skips=None, width=1):
     return layers.UpSampling2D(2, name="ab")(x)
 
 
+@keras.saving.register_keras_serializable(package="colorize")
+class ImageNetGrey(layers.Layer):
+    """L scaled to [-1, 1] [..., 1] -> the grey sRGB photo ImageNet networks expect, three equal channels
+    normalised with ImageNet's mean and std: L -> Y (CIE) -> sRGB gamma, as tfrecords.lab converts."""
+
+    def call(self, l_scaled):
+        from model.efficientnet import IMAGENET_MEAN, IMAGENET_STD
+        fy = ((l_scaled + 1.0) * 50.0 + 16.0) / 116.0
+        y = ops.where(fy > 6.0 / 29.0, fy * fy * fy, (fy - 16.0 / 116.0) * 3.0 * (6.0 / 29.0) ** 2)
+        y = ops.clip(y, 0.0, 1.0)
+        srgb = ops.where(y > 0.0031308, 1.055 * ops.power(ops.maximum(y, 1e-8), 1.0 / 2.4) - 0.055, 12.92 * y)
+        mean = ops.convert_to_tensor(IMAGENET_MEAN, dtype=srgb.dtype)
+        std = ops.convert_to_tensor(IMAGENET_STD, dtype=srgb.dtype)
+        return (ops.concatenate([srgb] * 3, axis=-1) - mean) / std
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+def build_pretrained_beta(size=224, encoder="efficientnet-lite0", head="regression", width=1,
+                          encoder_training="finetune", imagenet=True):
+    """beta with an ImageNet-trained EfficientNet-Lite encoder and a U-Net decoder (module docstring).
+    imagenet: load the package's ImageNet weights (False: random, for tests of the shape alone)."""
+    from model import efficientnet
+    if size % 32:
+        raise ModelError(f"image size {size} must be a multiple of 32 for a pretrained encoder (its deepest "
+                         "features are at 1/32)")
+    v = efficientnet.variant(encoder)
+    l_in = keras.Input((size, size, 1), name="l")
+    x, at = efficientnet.features(ImageNetGrey(name="imagenet_grey")(l_in), v)
+    for scale, filters in PRETRAINED_DECODER:
+        if scale != 32:
+            x = layers.UpSampling2D(2, name=f"decoder_up{scale}")(x)
+            x = layers.Concatenate(name=f"skip{scale}")([x, at[scale]])
+        x = _conv(x, filters * width, name=f"decoder{scale}")
+    if head == "classification":
+        from model import quantized
+        out = layers.Conv2D(quantized.NUM_BINS, 1, activation="softmax", name="ab_bins")(x)
+    else:
+        out = layers.UpSampling2D(2, name="ab")(_conv(x, 2, name="decoder_ab", activation="tanh"))
+    model = keras.Model(l_in, out, name="beta")
+    if imagenet:
+        efficientnet.load_imagenet(model, encoder)
+    set_encoder_training(model, v, encoder_training)
+    return model
+
+
+def set_encoder_training(model, v, mode):
+    """Which encoder layers learn. Batch normalisation always keeps ImageNet's statistics (a frozen
+    BatchNormalization runs in inference mode): batches of a few dozen grey photos would only blur them."""
+    from model import efficientnet
+    if mode not in ENCODER_TRAINING:
+        raise ModelError(f"unknown encoder training {mode!r}; choose one of {', '.join(ENCODER_TRAINING)}")
+    frozen_to = {"finetune": -2, "frozen": 10 ** 6, "partial": efficientnet.feature_taps(v)[8]}[mode]
+    for layer in model.layers:
+        name = layer.name
+        if not (name.startswith("stem") or name.startswith("block")):
+            continue
+        block = -1 if name.startswith("stem") else int(name[5:].split("_")[0])
+        if isinstance(layer, layers.BatchNormalization) or block <= frozen_to:
+            layer.trainable = False
+
+
 def _join(features, vector, size, name):
     """features [size/8, size/8, C] and a vector [D] for the whole photo -> [size/8, size/8, FUSION_FILTERS]:
     the vector repeated at every position, joined by a 1x1 convolution (Deep Koalarization's fusion layer)."""
@@ -124,7 +203,21 @@ def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False, w
 HEADS = ("regression", "classification")
 
 
-def build(architecture, size=224, embedding_dim=None, head="regression", skips=False, width=1, context=False):
+def build(architecture, size=224, embedding_dim=None, head="regression", skips=False, width=1, context=False,
+          encoder=SCRATCH, encoder_training="finetune", imagenet=True):
+    """The network a recipe asks for. encoder: SCRATCH (beta's own) or an EfficientNet-Lite (beta only)."""
+    if encoder != SCRATCH:
+        if architecture != "beta":
+            raise ModelError(f"a pretrained encoder is for beta (asked for {architecture}): fusion takes the "
+                             "whole photo from Inception, alpha is the one-photo demonstration")
+        if skips or context:
+            raise ModelError("a pretrained encoder's decoder always joins its features at every scale; "
+                             "--skips and --context are for beta's own encoder")
+        if head not in HEADS:
+            raise ModelError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+        if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
+            raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")
+        return build_pretrained_beta(size, encoder, head, width, encoder_training, imagenet)
     if size % 8 or size < 32:
         raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
     if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):

@@ -51,6 +51,8 @@ class Recipe:
     skips: bool = False            # beta / fusion: U-Net-style skip connections, encoder to decoder
     decoder_width: int = 1         # beta / fusion: the decoder's filters, a multiple of networks.DECODER_FILTERS
     context: bool = False          # beta: a context branch, the whole photo's features joined back everywhere
+    encoder: str = networks.SCRATCH  # beta: its own encoder, or an ImageNet-trained EfficientNet-Lite
+    encoder_training: str = "finetune"  # a pretrained encoder: finetune, frozen, or partial (frozen to 1/8)
 
     @property
     def head(self):
@@ -64,7 +66,7 @@ class Recipe:
 
     def compiled_model(self, size, embedding_dim, bin_weights=None, steps_per_epoch=None):
         model = networks.build(self.model, size, embedding_dim, self.head, self.skips, self.decoder_width,
-                               self.context)
+                               self.context, self.encoder, self.encoder_training)
         loss = quantized.SoftEncodedCrossEntropy(bin_weights) if self.loss == "classification" else self.loss
         optimizer = keras.optimizers.Adam(self.learning_rate_of(steps_per_epoch), use_ema=self.ema,
                                           ema_momentum=EMA_MOMENTUM)
@@ -148,12 +150,22 @@ def finish(out, fields, final, data, training, metrics):
     return 0
 
 
+def encoder_fields(recipe):
+    """The card's "encoder" entry: None for beta's own encoder, else the pretrained one's identity, the hash of
+    its starting weights and how it was trained (the package must be installed: its weights start the run)."""
+    if recipe.encoder == networks.SCRATCH:
+        return None
+    from model import efficientnet
+    return {**efficientnet.card_entry(recipe.encoder), "training": recipe.encoder_training}
+
+
 def training_card(recipe, epochs, checkpoint, seconds, history):
     """The card's "training" entry of a beta / fusion run: the recipe as run."""
     return {"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
             "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
             "vividness": recipe.vividness, "skips": recipe.skips, "decoder_width": recipe.decoder_width,
-            "context": recipe.context, "loss": recipe.loss_description(), "optimizer": "adam",
+            "context": recipe.context, "encoder": recipe.encoder, "encoder_training": recipe.encoder_training,
+            "loss": recipe.loss_description(), "optimizer": "adam",
             "seed": recipe.seed, "checkpoint": checkpoint, "seconds_this_run": round(seconds, 1),
             "final_history": {k: float(v[-1]) for k, v in history.items()}}
 
@@ -165,7 +177,7 @@ def train_on_records(recipe, data_dir, out, resume=False):
         raise ModelError(f"{data_dir} has no embeddings; the fusion model needs them (or use --model beta)")
     keras.utils.set_random_seed(recipe.seed)
     fields = {"architecture": recipe.model, "image_size": info["image_size"], "embedding": embedding,
-              "head": recipe.head}
+              "head": recipe.head, "encoder": encoder_fields(recipe)}
     train, val = datasets(data_dir, info, recipe.batch_size, recipe.model == "fusion", recipe.seed, recipe.augment)
     start = time.time()
     weights = (lambda: bin_weights(recipe, data_dir, info)) if recipe.loss == "classification" else None

@@ -39,3 +39,37 @@ def test_colourfulness_by_hand():
     red[0] = [255, 0, 0]  # rg = [255, 0], yb = [127.5, 0]
     expected = np.hypot(127.5, 63.75) + 0.3 * np.hypot(127.5, 63.75)
     assert metrics.colourfulness(red) == pytest.approx(expected)
+
+
+def _ab(degrees, chroma):
+    r = np.radians(degrees)
+    return [chroma * np.cos(r), chroma * np.sin(r)]
+
+
+def test_hue_recall_by_hand():
+    # true colours: hue 10 (red), 90 (orange/yellow), 180 (green/cyan), 270 (blue), 350 (purple), and one
+    # pixel too grey to count (chroma 15 < 20)
+    true = np.array([_ab(10, 40), _ab(90, 30), _ab(180, 50), _ab(270, 25), _ab(350, 60), _ab(90, 15)])
+    pred = np.array([_ab(35, 12),    # 25 degrees off, chroma 12: recalled
+                     _ab(90, 8),     # right hue, chroma 8 < 10: not recalled
+                     _ab(145, 40),   # 35 degrees off: not recalled
+                     _ab(245, 30),   # 25 degrees off: recalled
+                     _ab(15, 20),    # 25 degrees off across 0/360: recalled
+                     _ab(90, 40)])   # not counted: its truth is too grey
+    recalled, counted = metrics.hue_counts(pred, true)
+    assert counted == [1, 1, 0, 1, 1, 1] and recalled == [1, 0, 0, 0, 1, 1]
+    table, balanced = metrics.hue_recall(recalled, counted)
+    assert list(table.values()) == [100.0, 0.0, None, 0.0, 100.0, 100.0]
+    assert balanced == pytest.approx(60.0)  # mean of the five sectors that have pixels
+
+
+def test_hue_counts_pool_over_a_set_so_big_photos_weigh_as_their_pixels_do():
+    big = metrics.image_metrics(np.array([_ab(100, 30)] * 9), np.array([_ab(100, 30)] * 9))  # 9 of 9 recalled
+    small = metrics.image_metrics(np.zeros((1, 2)), np.array([_ab(100, 30)]))                 # 0 of 1: grey
+    mean = metrics.mean_metrics([big, small])
+    assert mean["hue_recall"]["60-120 orange/yellow"] == pytest.approx(90.0)  # 9 of 10, not (100 + 0) / 2
+    assert mean["hue_balanced_recall"] == pytest.approx(90.0)
+    assert mean["hue_pixels"]["60-120 orange/yellow"] == 10
+    # grey recalls nothing, whatever the truth
+    grey = metrics.image_metrics(np.zeros((6, 2)), np.array([_ab(h, 50) for h in range(5, 360, 60)]))
+    assert metrics.mean_metrics([grey])["hue_balanced_recall"] == 0

@@ -119,3 +119,53 @@ def test_train_takes_context_for_beta_alone(capsys):
         assert "--context is for beta" in capsys.readouterr().err
     with pytest.raises(networks.ModelError, match="a context branch is for beta"):
         networks.build("fusion", 64, 8, context=True)
+
+
+def test_a_pretrained_encoder_starts_from_imagenet_and_joins_every_scale():
+    from model import efficientnet
+    model = networks.build("beta", 64, head="classification", encoder="efficientnet-lite0")
+    state = efficientnet.read_state_dict(efficientnet.weights_file("efficientnet-lite0"))
+    np.testing.assert_array_equal(model.get_layer("stem").get_weights()[0],
+                                  state["_conv_stem.weight"].transpose(2, 3, 1, 0))
+    np.testing.assert_array_equal(model.get_layer("block7_depthwise").get_weights()[0],
+                                  state["_blocks.7._depthwise_conv.weight"].transpose(2, 3, 0, 1))
+    np.testing.assert_array_equal(model.get_layer("block15_project_bn").get_weights()[3],
+                                  state["_blocks.15._bn2.running_var"])
+    for scale, (size, channels) in {16: (4, 112), 8: (8, 40), 4: (16, 24), 2: (32, 16)}.items():
+        assert model.get_layer(f"skip{scale}").output.shape[1:] == (size, size, networks.PRETRAINED_DECODER[
+            [s for s, _ in networks.PRETRAINED_DECODER].index(scale * 2)][1] + channels)
+    from model import quantized
+    assert model.output.shape == (None, 32, 32, quantized.NUM_BINS)  # half size, as the loss wants
+    assert "_fc" not in str([w.path for w in model.weights])  # the classifier head is left out
+
+
+def test_the_grey_input_is_the_photo_imagenet_networks_expect():
+    from model import efficientnet
+    from tfrecords import contract as c
+    from tfrecords.lab import grey_rgb_from_lightness
+    l = np.linspace(0, 100, 64, dtype=np.float32).reshape(1, 8, 8)
+    ours = np.asarray(networks.ImageNetGrey()(c.scale_l(l)[..., None]))
+    by_hand = efficientnet.normalise(grey_rgb_from_lightness(l).astype(np.float32) / 255.0)
+    np.testing.assert_allclose(ours, by_hand, atol=0.5 / 255 / 0.224)  # within half a grey level
+
+
+@pytest.mark.parametrize("mode", networks.ENCODER_TRAINING)
+def test_encoder_training_modes_freeze_what_they_say(mode):
+    from keras import layers
+    model = networks.build("beta", 64, head="classification", encoder="efficientnet-lite0", encoder_training=mode,
+                           imagenet=False)
+    learning = {layer.name for layer in model.layers if layer.trainable and layer.weights}
+    assert not any(isinstance(model.get_layer(n), layers.BatchNormalization) for n in learning)
+    assert "decoder2" in learning and "ab_bins" in learning
+    assert ("stem" in learning) == (mode == "finetune")
+    assert ("block4_project" in learning) == (mode == "finetune")  # the last block at 1/8
+    assert ("block5_expand" in learning) == (mode != "frozen")
+
+
+def test_pretrained_encoders_refuse_what_they_cannot_do():
+    with pytest.raises(networks.ModelError, match="multiple of 32"):
+        networks.build("beta", 48, encoder="efficientnet-lite0", imagenet=False)
+    with pytest.raises(networks.ModelError, match="for beta"):
+        networks.build("fusion", 64, 10, encoder="efficientnet-lite0")
+    with pytest.raises(networks.ModelError, match="--skips"):
+        networks.build("beta", 64, skips=True, encoder="efficientnet-lite0")

