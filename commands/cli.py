@@ -14,6 +14,7 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "colorize", "jax"))
 
+COMMANDS = ("preprocess", "train", "evaluate", "run")
 USAGE = """usage: colorize {preprocess,train,evaluate,run} [options]
 
   preprocess  image folders / tfds datasets -> TFRecords of L, ab and Inception embeddings (Beam)
@@ -48,6 +49,28 @@ def _quiet(verbose):
     if not verbose:
         for noisy in ("absl", "tensorflow", "apache_beam", "h5py"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _import_tensorflow_quietly():
+    """TensorFlow's C++ start-up notices (oneDNN, CPU features) go straight to file descriptor 2 before its
+    logging is set up, and TF_CPP_MIN_LOG_LEVEL does not reach them: on processors with oneDNN's fast paths
+    every command began with three lines of noise before its own one-line error. Import it (once, as the
+    command would) with descriptor 2 pointed at /dev/null. Returns whether TensorFlow was imported; a
+    missing or broken one is left to whatever needs it, which says so itself."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
+        return False
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+        return True
+    except ImportError:
+        return False
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _dispatch(command, argv):
@@ -109,6 +132,8 @@ def main(argv=None):
         print(USAGE)
         return 0 if argv else 2
     _quiet("--verbose" in argv)
+    if "--verbose" not in argv and argv[0] in COMMANDS:
+        _import_tensorflow_quietly()
     try:
         return _dispatch(argv[0], argv[1:])
     except UserError as e:  # anything else is a bug and keeps its traceback
