@@ -100,18 +100,27 @@ def steps_per_epoch(train):
 
 class StopBefore(keras.callbacks.Callback):
     """Ends training after an epoch when another as long as the last would end past `deadline`
-    (time.time()). The epoch is checkpointed as every epoch is, so --resume continues the run."""
+    (time.time()); after the first epoch, only when the deadline has passed. The epoch is checkpointed as
+    every epoch is, so --resume continues the run."""
 
     def __init__(self, deadline):
         super().__init__()
         self.deadline = deadline
 
+    def on_train_begin(self, logs=None):
+        self._first = True
+
     def on_epoch_begin(self, epoch, logs=None):
         self._began = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        # A run's (or a resumed run's) first epoch includes compiling the training step (on a GPU, seven
+        # EfficientNet runs compiling at once took 200 s of it, their later epochs 4 s): it predicts nothing,
+        # so it stops training only when the deadline has already passed.
         now = time.time()
-        if now + (now - self._began) > self.deadline:
+        took = now - self._began
+        first, self._first = self._first, False
+        if now > self.deadline or (not first and now + took > self.deadline):
             log.warning("stopping after epoch %d: another would end past the deadline", epoch + 1)
             self.model.stop_training = True
 
