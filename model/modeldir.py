@@ -26,6 +26,9 @@ def read_card(model_dir):
             return json.load(f)
     except FileNotFoundError:
         raise ModelError(f"{model_dir} is not a model directory: it has no {CARD_FILE}") from None
+    except NotADirectoryError:
+        raise ModelError(f"{model_dir} is a file, not a model directory (a folder with {MODEL_FILE} and "
+                         f"{CARD_FILE}): pass the folder") from None
     except json.JSONDecodeError as e:
         raise ModelError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}): is it a model card?") from None
     except UnicodeDecodeError:

@@ -53,6 +53,44 @@ def check_runner(beam_args):
                         "(no --runner), DataflowRunner, or another portable runner")
 
 
+def _beam_option_parser():
+    """An argparse parser that knows every pipeline option Beam defines (runner, Dataflow, worker, SDK...)."""
+    import argparse
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+    for cls in dict.fromkeys(subclasses(PipelineOptions)):
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:  # an option two option classes both define: the first one's stands
+            continue
+    return parser
+
+
+def check_flags(command, beam_args, own_parser):
+    """Refuses, in one line, a flag that is neither the command's nor a Beam pipeline option (a typo such as
+    --overwite would otherwise reach Beam, which ignores it, and the run would not do what was asked), with
+    the nearest known name; and runners that would run these pipelines wrongly (check_runner)."""
+    import difflib
+    check_runner(beam_args)
+    beam = _beam_option_parser()
+    _, unknown = beam.parse_known_args(list(beam_args))
+    if not unknown:
+        return
+    flag = next((u.split("=", 1)[0] for u in unknown if u.startswith("-")), None)
+    if flag is None:
+        raise UserError(f"unexpected argument {unknown[0]!r}: every value goes with a flag (see 'colorize {command} "
+                        "--help')")
+    known = [o for a in own_parser._actions for o in a.option_strings] + \
+            [o for a in beam._actions for o in a.option_strings]
+    near = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+    raise UserError(f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "") +
+                    f" (not an option of 'colorize {command}' nor a Beam pipeline option; see --help)")
+
+
 def is_dry_run(beam_args):
     """Dataflow's --dry_run: the job is built and checked, nothing is staged, submitted or run."""
     from apache_beam.options.pipeline_options import TestOptions

@@ -29,7 +29,7 @@ from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
 from pipeline.embedding import EmbedInception
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
-                                   chunk_size, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run, log,
+                                   chunk_size, check_flags, dry_run_report, failure, forget_outcomes, is_dry_run, log,
                                    make_pipeline, read_outcomes, tally, watched, write_json)
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
@@ -337,7 +337,9 @@ def parse_args(argv):
                    help="refuse a file or archive member larger than this many MiB, from its size in the folder "
                         "or the archive's header, before reading it; also caps what is read of a member "
                         f"that lies about its size (default {sources.DEFAULT_MAX_FILE_MB})")
-    return p.parse_known_args(argv)
+    args, beam_args = p.parse_known_args(argv)
+    check_flags("run", beam_args, p)
+    return args, beam_args
 
 
 def check_paths(args):
@@ -380,7 +382,6 @@ def resolve_collisions(files):
 def run(argv=None, test_pipeline=None):
     """Runs the job; returns the report dict."""
     args, beam_args = parse_args(argv)
-    check_runner(beam_args)
     start = time.time()
     files, archives_, prefailed = check_paths(args)
     if not files and not archives_ and not prefailed:

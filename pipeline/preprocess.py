@@ -15,7 +15,7 @@ import numpy as np
 from pipeline import outputs, progress, sources
 from pipeline.embedding import EmbedInception, compiles_each_shape
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
-                                   chunk_size, counter, check_runner, dry_run_report, failure, forget_outcomes, is_dry_run,
+                                   chunk_size, counter, check_flags, dry_run_report, failure, forget_outcomes, is_dry_run,
                                    log, make_pipeline, read_outcomes, tally, watched, write_json)
 from tfrecords import contract as c
 from tfrecords import photos, records, view
@@ -163,6 +163,7 @@ def parse_args(argv):
     parser.add_argument("--share-model", action="store_true", help="Inception: " + SHARE_HELP)
     parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's logs instead of a progress bar")
     args, beam_args = parser.parse_known_args(argv)
+    check_flags("preprocess", beam_args, parser)
     if not 0 <= args.val_fraction < 1:
         parser.error("--val-fraction must be in [0, 1)")
     if args.image_size < 32 or args.image_size % 8:
@@ -173,7 +174,6 @@ def parse_args(argv):
 def run(argv=None, test_pipeline=None):
     """Runs the job; returns the dataset.json dict. Raises sources.InputError / WeightsError."""
     args, beam_args = parse_args(argv)
-    check_runner(beam_args)
     start = time.time()
     outputs.check_folder(args.output)
     tfds_specs = [s for s in args.input if s.startswith(sources.TFDS_PREFIX)]

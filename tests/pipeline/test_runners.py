@@ -177,3 +177,20 @@ def test_a_users_local_flag_replaces_only_that_default():
     assert options.view_as(WorkerOptions).default_sdk_harness_log_level == "WARNING"
     default = beam_support.make_pipeline([]).options.view_as(DirectOptions)
     assert default.direct_num_workers == (os.cpu_count() or 1) and default.direct_running_mode == "multi_processing"
+
+
+def test_a_mistyped_flag_is_refused_with_the_nearest_name_before_anything_starts(tmp_path):
+    r = cli("run", "--input", str(tmp_path), "--output", str(tmp_path / "out"), "--overwite", timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "unknown option --overwite; did you mean --overwrite?" in r.stderr
+    r = cli("preprocess", "--input", str(tmp_path), "--output", str(tmp_path / "rec"), "--projet", "p", timeout=120)
+    assert r.returncode == 2 and "unknown option --projet; did you mean --project?" in r.stderr
+    assert not os.path.exists(tmp_path / "out") and not os.path.exists(tmp_path / "rec")
+
+
+def test_a_model_that_is_a_file_is_one_line_and_exit_2(tmp_path):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"not a model")
+    r = cli("run", "--input", str(tmp_path), "--output", str(tmp_path / "out"), "--model", str(photo), timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "is a file, not a model directory" in r.stderr
