@@ -325,9 +325,11 @@ def parse_args(argv):
     p.add_argument("--output", required=True, help="folder for the colour copies (mirrors the input tree)")
     p.add_argument("--model", default=None, help="model directory, local or gs:// (default: the shipped model)")
     p.add_argument("--overwrite", action="store_true", help="redo photos whose colour copy exists")
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="photos the model colours in one forward pass (default 16; more uses more memory)")
     p.add_argument("--max-pixels", type=positive_int, default=c.DEFAULT_MAX_PIXELS,
-                   help="refuse images with more pixels, from their header (decompression bombs)")
+                   help="refuse images with more pixels, from their header (decompression bombs; default "
+                        f"{c.DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--vividness", type=non_negative_float, default=1.0,
                    help="scales the predicted colours' chroma: 1 (default) is the model as trained, 1.5 louder, "
                         "0.7 quieter, 0 grey")

@@ -148,14 +148,21 @@ def parse_args(argv):
     parser.add_argument("--input", action="append", required=True,
                         help="folder (recursive), glob, gs:// path or tfds:NAME[/CONFIG][:SPLIT]; repeatable")
     parser.add_argument("--output", required=True, help="folder for the records, dataset.json and failures.jsonl")
-    parser.add_argument("--image-size", type=int, default=c.DEFAULT_IMAGE_SIZE)
-    parser.add_argument("--embedding", choices=["inception_resnet_v2", "none"], default="inception_resnet_v2")
+    parser.add_argument("--image-size", type=int, default=c.DEFAULT_IMAGE_SIZE,
+                        help="side of the square the records hold, a multiple of 8 (32 for a pretrained encoder; "
+                             f"default {c.DEFAULT_IMAGE_SIZE})")
+    parser.add_argument("--embedding", choices=["inception_resnet_v2", "none"], default="inception_resnet_v2",
+                        help="inception_resnet_v2 (default): each record carries Inception's embedding of the "
+                             "photo, for --model fusion; none: no embedding (beta, faster)")
     parser.add_argument("--inception-weights", default="imagenet",
                         help="imagenet (Keras download/cache), random[:SEED] (offline tests) or a weights FILE")
-    parser.add_argument("--val-fraction", type=float, default=0.05)
+    parser.add_argument("--val-fraction", type=float, default=0.05,
+                        help="share of the photos held out for validation, chosen by a hash of each photo's "
+                             "relative path, so reruns and 'colorize evaluate --held-out' agree (default 0.05)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="Inception batch size")
     parser.add_argument("--max-pixels", type=positive_int, default=c.DEFAULT_MAX_PIXELS,
-                        help="refuse images with more pixels, from their header (decompression bombs)")
+                        help="refuse images with more pixels, from their header (decompression bombs; default "
+                             f"{c.DEFAULT_MAX_PIXELS:,})")
     parser.add_argument("--max-file-mb", type=positive_int, default=sources.DEFAULT_MAX_FILE_MB,
                         help="refuse a file larger than this many MiB, before reading it "
                              f"(default {sources.DEFAULT_MAX_FILE_MB})")
