@@ -9,7 +9,6 @@ the shipped model's decoding.
 is at least grayscale's and whose colourfulness is 0.6-1.1 of the originals') as a model directory.
 """
 import argparse
-import json
 import os
 import shutil
 
@@ -63,10 +62,7 @@ def main(argv=None):
         if os.path.abspath(args.save_best) != os.path.abspath(args.model):
             shutil.copy(os.path.join(args.model, modeldir.CARD_FILE), os.path.join(args.save_best, modeldir.CARD_FILE))
         card = modeldir.read_card(args.save_best)
-        card["decoding"] = {"temperature": best[1], "vividness": best[2]}
-        with open(os.path.join(args.save_best, modeldir.CARD_FILE), "w") as f:
-            json.dump(card, f, indent=2)
-            f.write("\n")
+        modeldir.write_card(args.save_best, {**card, "decoding": {"temperature": best[1], "vividness": best[2]}})
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from tfrecords import contract as c  # noqa: E402
-from tfrecords import photos, view  # noqa: E402
+from tfrecords import photos, records, view  # noqa: E402
 
 IMAGE_SIZE = 128  # default --image-size
 SCORED = ("auc", "acc@10", "psnr", "colourfulness", "hue_balanced_recall", "hue_recall")
@@ -124,10 +124,9 @@ def train_one(spec):
         if spec["val_records"]:
             info = c.read_dataset_json(spec["val_records"])
             return evaluate.on_records(model, fields, spec["val_records"], "val", info, vividness=vividness)
-        n = len(val_a["l"])
-        batches = ({"l": val_a["l"][i:i + 32], "ab": val_a["ab"][i:i + 32],
-                    "source": [f"val/{j}" for j in range(i, min(i + 32, n))]} for i in range(0, n, 32))
-        return evaluate.on_batches(model, fields, batches, "val arrays", vividness=vividness)
+        named = {**val_a, "source": [f"val/{j}" for j in range(len(val_a["l"]))]}
+        return evaluate.on_batches(model, fields, records.array_batches(named, evaluate.PREDICT_BATCH),
+                                   "val arrays", vividness=vividness)
     samples = []
     for name in sorted(os.listdir(spec["samples"])) if spec["samples"] else ():
         with open(os.path.join(spec["samples"], name), "rb") as f:

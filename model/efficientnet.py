@@ -15,6 +15,7 @@ for Lite2:
 `FEATURE_TAPS` names the blocks whose outputs a U-Net decoder joins (the last block of each scale).
 """
 import collections
+import functools
 import hashlib
 import importlib
 import math
@@ -194,6 +195,13 @@ def weights_file(name):
 
 
 def file_sha256(path):
+    """SHA-256 of a file; a checkpoint's is computed once a process (each load and each card asks for it)."""
+    st = os.stat(path)
+    return _sha256_of(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path, _size, _mtime_ns):  # size and mtime in the key: a changed file is hashed again
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

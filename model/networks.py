@@ -206,6 +206,10 @@ HEADS = ("regression", "classification")
 def build(architecture, size=224, embedding_dim=None, head="regression", skips=False, width=1, context=False,
           encoder=SCRATCH, encoder_training="finetune", imagenet=True):
     """The network a recipe asks for. encoder: SCRATCH (beta's own) or an EfficientNet-Lite (beta only)."""
+    if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
+        raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")
+    if head not in HEADS:
+        raise ModelError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     if encoder != SCRATCH:
         if architecture != "beta":
             raise ModelError(f"a pretrained encoder is for beta (asked for {architecture}): fusion takes the "
@@ -213,17 +217,9 @@ def build(architecture, size=224, embedding_dim=None, head="regression", skips=F
         if skips or context:
             raise ModelError("a pretrained encoder's decoder always joins its features at every scale; "
                              "--skips and --context are for beta's own encoder")
-        if head not in HEADS:
-            raise ModelError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
-        if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
-            raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")
         return build_pretrained_beta(size, encoder, head, width, encoder_training, imagenet)
     if size % 8 or size < 32:
         raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
-    if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
-        raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")
-    if head not in HEADS:
-        raise ModelError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     if context and architecture != "beta":
         raise ModelError("a context branch is for beta (fusion takes the whole photo from Inception's embedding; "
                          "alpha is the one-photo demonstration)")

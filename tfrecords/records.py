@@ -227,6 +227,10 @@ def batches(data_dir, split, batch_size, info=None, limit=None):
         for b in ds.batch(batch_size).as_numpy_iterator():
             yield {**b, "source": [s.decode() for s in b["source"]]}
         return
-    arrays = read_arrays(data_dir, split, limit=limit)
+    yield from array_batches(read_arrays(data_dir, split, limit=limit), batch_size)
+
+
+def array_batches(arrays, batch_size):
+    """Arrays of a split held in memory ({"l", "ab", "source"?, ...}) -> dicts of batches, as batches() yields."""
     for i in range(0, len(arrays["l"]), batch_size):
         yield {k: (list(v[i:i + batch_size]) if k == "source" else v[i:i + batch_size]) for k, v in arrays.items()}
