@@ -22,7 +22,7 @@ setuptools.setup(
     version="0.1.0",
     description="Batch colorization of black-and-white photographs (Beam pipelines, Keras models)",
     python_requires=">=3.11",
-    packages=["commands", "pipeline", "model", "tfrecords"],
+    packages=["commands", "pipeline", "model", "tfrecords", "basics"],
     package_data={"model": ["default/model.keras", "default/model.json"]},
     include_package_data=True,
     install_requires=REQUIRED,

@@ -44,7 +44,8 @@ def _on_gpu():
 def _cpu_work(args):
     """Everything `preprocess` does for one photo but Inception: decode, L / ab / Inception's grey view."""
     path, size = args
-    from tfrecords import photos, records, view
+    from tfrecords import records
+    from basics import photos, view
     with open(path, "rb") as f:
         rgb = photos.decode_rgb(f.read())
     l_q, ab_q, grey = view.training_example(rgb, size)
@@ -55,7 +56,8 @@ def naive_loop(paths, model, image_size, workdir):
     """What a user without this project writes: one photo at a time, `model.predict` at batch 1."""
     import gzip
     from model import inception
-    from tfrecords import photos, records, view
+    from tfrecords import records
+    from basics import photos, view
     model.predict(np.zeros((1, 299, 299, 3), np.float32), verbose=0)
     start = time.perf_counter()
     with gzip.open(os.path.join(workdir, "naive.records.gz"), "wb") as w:

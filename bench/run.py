@@ -48,8 +48,8 @@ def _cpu_work(args):
     prediction with the full-resolution L, encode the JPEG."""
     path, size = args
     from model import inference
-    from tfrecords import photos, view
-    from tfrecords.lab import lightness
+    from basics import photos, view
+    from basics.lab import lightness
     with open(path, "rb") as f:
         rgb = photos.decode_rgb(f.read())
     view.model_input(rgb, size)
@@ -62,7 +62,7 @@ def _cpu_work(args):
 def naive_loop(paths, model, card, workdir):
     """Open, predict one photo at a time, save: what a user without this project writes."""
     from model import inference
-    from tfrecords import photos
+    from basics import photos
     start = time.perf_counter()
     for i, p in enumerate(paths):
         with open(p, "rb") as f:

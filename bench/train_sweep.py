@@ -1,7 +1,8 @@
 """Trains and scores many recipes side by side on one GPU: the experiments behind the shipped model.
 
     photo folders --(view.training_example, split_of: what `colorize preprocess` writes)--> arrays
-      --> one process per (variant, seed), all at once --(model.train.fit)--> RUN/model.keras
+      --> one process per (variant, seed), all at once --(model.train.train_network, the path `colorize train`
+          takes)--> RUN/model.keras and its card
       --> evaluate.on_records(the records' val split) + evaluate.on_photos(sample photos)
       --> sweep.json: every run's metrics at every vividness asked
 
@@ -28,9 +29,15 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from tfrecords import contract as c  # noqa: E402
-from tfrecords import photos, records, view  # noqa: E402
+from tfrecords import records  # noqa: E402
+from basics import photos, view  # noqa: E402
 
 IMAGE_SIZE = 128  # default --image-size
+# A variant's settings where it names none (model.train.Recipe's fields, and how the sweep scores it).
+DEFAULTS = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
+            "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
+            "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {},
+            "context": False, "encoder": "scratch", "encoder_training": "finetune"}
 SCORED = ("auc", "acc@10", "psnr", "colourfulness", "hue_balanced_recall", "hue_recall")
 
 
@@ -91,7 +98,7 @@ def train_one(spec):
     """Child process: one (variant, seed) from the cached arrays to a scored model directory."""
     import keras
 
-    from model import checkpoints, evaluate, quantized
+    from model import checkpoints, evaluate, modeldir, quantized
     from model import train as training
     from model.training_data import ArrayBatches
     keras.utils.set_random_seed(spec["seed"])
@@ -108,17 +115,9 @@ def train_one(spec):
     train = ArrayBatches(train_a, recipe.batch_size, False, recipe.seed, True, augment=recipe.augment)
     val = ArrayBatches(val_a, recipe.batch_size, False, recipe.seed, False)
     size = spec["image_size"]
-    fields = {"architecture": "beta", "image_size": size, "embedding": None, "head": "classification",
-              "encoder": training.encoder_fields(recipe)}
+    fields = training.model_fields(recipe, size, None)
     out = spec["out"]
-    start = time.time()
 
-    def weights():  # as model.train.bin_weights: the colours of the first REBALANCE_SAMPLE training records
-        return quantized.rebalancing_weights(train_a["ab"][:training.REBALANCE_SAMPLE], mix=recipe.rebalance)
-    resume = spec.get("resume") and os.path.exists(os.path.join(out, checkpoints.STATE))
-    history, epochs = training.fit(recipe, out, resume, fields, train, val, weights, spec.get("stop_before"))
-    final = checkpoints.save_final(out, os.path.join(out, checkpoints.BEST), recipe.temperature)
-    seconds = time.time() - start
     def val_scores(model, vividness=1.0):
         """The val split of the records named, else of the arrays themselves (the same photos as cut)."""
         if spec["val_records"]:
@@ -127,6 +126,18 @@ def train_one(spec):
         named = {**val_a, "source": [f"val/{j}" for j in range(len(val_a["l"]))]}
         return evaluate.on_batches(model, fields, records.array_batches(named, evaluate.PREDICT_BATCH),
                                    "val arrays", vividness=vividness)
+
+    def weights():  # as model.train.bin_weights: the colours of the first REBALANCE_SAMPLE training records
+        return quantized.rebalancing_weights(train_a["ab"][:training.REBALANCE_SAMPLE], mix=recipe.rebalance)
+    resume = spec.get("resume") and os.path.exists(os.path.join(out, checkpoints.STATE))
+    start = time.time()
+    final = training.train_network(
+        recipe, out, fields, train, val, weights,
+        data={"sources": spec["sources"], "train_photos": int(len(train_a["l"])), "image_size": size,
+              "built_by": "bench/train_sweep.py"},
+        score=val_scores, resume=resume, stop_before=spec.get("stop_before"))
+    seconds = time.time() - start
+    epochs = modeldir.read_card(out)["training"]["epochs"]
     samples = []
     for name in sorted(os.listdir(spec["samples"])) if spec["samples"] else ():
         with open(os.path.join(spec["samples"], name), "rb") as f:
@@ -144,12 +155,6 @@ def train_one(spec):
                           "val_grey_auc": val_m["grayscale_baseline"]["auc"],
                           "samples_grey_auc": smp["grayscale_baseline"]["auc"] if smp else None,
                           "samples_original_colourfulness": smp["original"]["colourfulness"] if smp else None}
-    val1 = val_scores(final)
-    training.finish(out, fields, final,
-                    data={"sources": spec["sources"], "train_photos": int(len(train_a["l"])),
-                          "image_size": size, "built_by": "bench/train_sweep.py"},
-                    training=training.training_card(recipe, epochs, checkpoints.BEST, seconds, history),
-                    metrics={k: v for k, v in val1.items() if not k.startswith("_")})
     val_losses = checkpoints.history_column(out, "val_loss")  # resumed runs' earlier epochs too
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else None
     result = {**spec, "train_photos": int(len(train_a["l"])), "seconds": round(seconds, 1),
@@ -197,13 +202,9 @@ def main():
         print(f"arrays in {time.time() - t:.0f} s", flush=True)
     with open(args.variants) as f:
         variants = json.load(f)
-    defaults = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
-                "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
-                "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {},
-                "context": False, "encoder": "scratch", "encoder_training": "finetune"}
     specs = []
     for v in variants:
-        v = {**defaults, **v}
+        v = {**DEFAULTS, **v}
         for seed in v.pop("seeds"):
             specs.append({**v, "seed": seed, "cache": cache, "val_records": args.val_records, "resume": args.resume,
                           "image_size": args.image_size,

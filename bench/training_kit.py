@@ -19,7 +19,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from tfrecords import photos, view  # noqa: E402
+from basics import photos, view  # noqa: E402
 
 
 def _one(job):

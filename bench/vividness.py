@@ -24,7 +24,7 @@ def main():
     from commands.evaluate import photos_in
     from model import evaluate, inference, modeldir
     from tfrecords import contract as c
-    from tfrecords.photos import decode_rgb
+    from basics.photos import decode_rgb
     model, card = modeldir.load(None)
     info = c.read_dataset_json(args.data)
     print("| vividness | validation AuC | acc@10 | colourfulness | sample photos AuC | acc@10 | colourfulness |")

@@ -1,10 +1,10 @@
-"""The `colorize` command: preprocess, train, evaluate, run, each in its own module; the summaries of the two
-Beam stages are printed here."""
+"""The `colorize` command: preprocess, train, evaluate, run, each in its own module (commands/COMMAND.py:
+its flags, their checks and its summary); here the logging set-up and the one-line errors."""
 import logging
 import os
 import sys
 
-from tfrecords.errors import UserError, reason_of
+from basics.errors import UserError, reason_of
 
 # With Keras on JAX, every Beam worker process of a local run loads the model onto the same GPU: each
 # takes the memory it needs instead of XLA's default of 75 % of the device for the first one.
@@ -73,57 +73,12 @@ def _import_tensorflow_quietly():
         os.close(devnull)
 
 
-def _dispatch(command, argv):
-    if command == "preprocess":
-        from pipeline import preprocess
-        info = preprocess.run(argv)
-        return preprocess_summary(info)
-    if command == "train":
-        from commands import train
-        return train.main(argv)
-    if command == "evaluate":
-        from commands import evaluate
-        return evaluate.main(argv)
-    if command == "run":
-        from pipeline import colorize
-        return run_summary(colorize.run(argv))
-    print(USAGE, file=sys.stderr)
-    return 2
-
-
-def dry_run_summary(report):
-    print(f"dry run of {report['what']}: the job was built, not submitted; its steps: {', '.join(report['job_steps'])}")
-    return 0
-
-
-def preprocess_summary(info):
-    if info.get("dry_run"):
-        return dry_run_summary(info)
-    n = info["counts"]
-    print(f"matched {n['matched']}: wrote {n['written']} records "
-          f"(train {n['per_split']['train']}, val {n['per_split']['val']}), "
-          f"skipped {n['skipped']} {n['skipped_by_reason'] or ''}, failed {n['failed']} into {info['output']}")
-    if n["failed"]:
-        print(f"failures listed in {info['failures']}", file=sys.stderr)
-    if n["written"] == 0:
-        print("error: no records were written: no usable colour photo among the inputs", file=sys.stderr)
-        return 1
-    return 1 if n["failed"] else 0
-
-
-def run_summary(report):
-    if report.get("dry_run"):
-        return dry_run_summary(report)
-    n = report["counts"]
-    print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
-          f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")
-    if report.get("gallery"):
-        print(f"review the results: {report['gallery']}")
-    if report.get("not_written"):
-        print(report["not_written"], file=sys.stderr)
-    if n["failed"]:
-        print(f"{n['failed']} input(s) failed: see {report['failures']}", file=sys.stderr)
-    return 1 if n["failed"] or report.get("not_written") else 0
+def _dispatch(command: str, argv: list[str]) -> int:
+    if command not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        return 2
+    import importlib
+    return importlib.import_module(f"commands.{command}").main(argv)
 
 
 def main(argv=None):

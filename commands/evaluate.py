@@ -9,8 +9,9 @@ import argparse
 from model import evaluate, modeldir, semantic
 from pipeline import outputs, sources
 from tfrecords import contract as c
-from tfrecords.errors import UserError, non_negative_float, positive_int
-from tfrecords.photos import ImageError, SkipImage, is_image_name
+from basics.errors import UserError
+from commands.flags import non_negative_float, positive_int
+from basics.photos import ImageError, SkipImage, is_image_name
 
 COMPARISON_ROWS = 6
 

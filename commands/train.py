@@ -6,7 +6,7 @@ from model.training_data import AUGMENTS
 from model import train as training
 from pipeline import outputs
 from tfrecords import contract as c
-from tfrecords.errors import positive_float, positive_int
+from commands.flags import positive_float, positive_int
 
 
 def parse_args(argv):

@@ -9,7 +9,7 @@ import keras
 
 from model import modeldir, quantized
 from model.devices import backend
-from model.networks import ModelError
+from basics.errors import ModelError
 
 BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
 

@@ -25,7 +25,7 @@ import struct
 
 import numpy as np
 
-from tfrecords.errors import UserError
+from basics.errors import UserError
 
 
 class EncoderError(UserError):

@@ -10,11 +10,12 @@ import os
 import numpy as np
 
 from model import inception, inference, metrics, modeldir
-from model.networks import ModelError
+from basics.errors import ModelError
 from tfrecords import contract as c
-from tfrecords import records, view
-from tfrecords.photos import ImageError, SkipImage, decode_rgb
-from tfrecords.lab import lab_to_rgb_uint8, rgb_to_lab
+from tfrecords import records
+from basics import view
+from basics.photos import ImageError, SkipImage, decode_rgb
+from basics.lab import lab_to_rgb_uint8, rgb_to_lab
 
 log = logging.getLogger("colorize")
 PREDICT_BATCH = 32

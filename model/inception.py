@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from tfrecords import contract as c
-from tfrecords.errors import UserError
+from basics.errors import UserError
 
 NETWORK = "inception_resnet_v2"
 IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
@@ -54,7 +54,7 @@ def _build(weights_arg):
 
 def _local_copy(remote):
     import tempfile
-    from tfrecords import remote as remote_files
+    from basics import remote as remote_files
     local = os.path.join(tempfile.mkdtemp(prefix="colorize-inception-"), os.path.basename(remote))
     try:
         remote_files.copy_to(remote, local)

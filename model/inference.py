@@ -10,8 +10,8 @@ import numpy as np
 from PIL import Image
 
 from tfrecords import contract as c
-from tfrecords import view
-from tfrecords.lab import lab_to_rgb_uint8, lightness
+from basics import view
+from basics.lab import lab_to_rgb_uint8, lightness
 
 STRIP_ROWS = 512
 

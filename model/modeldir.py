@@ -8,9 +8,9 @@ import shutil
 import tempfile
 import zipfile
 
-from model.networks import ModelError
+from basics.errors import ModelError
 from tfrecords import contract as c
-from tfrecords import remote
+from basics import remote
 
 MODEL_FILE = "model.keras"
 CARD_FILE = "model.json"
@@ -57,7 +57,8 @@ def embedding_of(card):
 
 def load_keras(path, compile=False):
     import keras
-    from model import quantized  # noqa: F401  registers its layer and loss for safe-mode loading
+    # These register their layers (ImageNetGrey, AnnealedMean) and loss for safe-mode loading.
+    from model import networks, quantized  # noqa: F401
     # Keras reports a corrupt or truncated .keras file as "File not found": check the zip first.
     try:
         with zipfile.ZipFile(path) as z:
@@ -81,7 +82,7 @@ def load(model_dir):
     model_dir = model_dir or DEFAULT_MODEL_DIR
     card = check_card(read_card(model_dir), model_dir)
     path = os.path.join(model_dir, MODEL_FILE)
-    if "://" in model_dir:  # Keras reads local files: copy the model down first
+    if remote.is_remote(model_dir):  # Keras reads local files: copy the model down first
         tmp = tempfile.mkdtemp(prefix="colorize-model-")
         local = os.path.join(tmp, MODEL_FILE)
         try:

@@ -36,7 +36,7 @@ With a pretrained encoder (model/efficientnet.py), filters PRETRAINED_DECODER at
 import keras
 from keras import layers, ops
 
-from tfrecords.errors import UserError
+from basics.errors import ModelError
 
 ARCHITECTURES = ("alpha", "beta", "fusion")
 # Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
@@ -49,10 +49,6 @@ SCRATCH = "scratch"  # beta's own Deep Koalarization encoder, learned from the t
 # A pretrained encoder's decoder: (scale, filters at width 1), from the deepest join to the head's scale.
 PRETRAINED_DECODER = ((32, 256), (16, 192), (8, 128), (4, 64), (2, 32))
 ENCODER_TRAINING = ("finetune", "frozen", "partial")  # partial: the stem and the blocks to 1/8 stay frozen
-
-
-class ModelError(UserError):
-    """A model that cannot be built, loaded or used as asked; str() says why."""
 
 
 def _conv(x, filters, stride=1, name=None, activation="relu"):

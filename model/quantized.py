@@ -24,7 +24,7 @@ DEFAULT_TEMPERATURE = 0.38
 
 
 def _in_gamut_bins():
-    from tfrecords.lab import _lab_to_linear
+    from basics.lab import lab_to_linear
     grid = np.arange(-110.0, 110.0 + 1, BIN_STEP)
     a, b = np.meshgrid(grid, grid, indexing="ij")
     centres = np.stack([a.ravel(), b.ravel()], -1)
@@ -34,7 +34,7 @@ def _in_gamut_bins():
     lightness = np.linspace(0.5, 99.5, 100)
     lab = np.concatenate([np.broadcast_to(lightness[:, None, None, None], (100, *points.shape[:2], 1)),
                           np.broadcast_to(points[None], (100, *points.shape))], -1)
-    linear = _lab_to_linear(lab)
+    linear = lab_to_linear(lab)
     inside = ((linear >= 0) & (linear <= 1)).all(-1).any(axis=(0, 2))
     return centres[inside].astype(np.float32)
 

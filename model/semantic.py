@@ -8,7 +8,7 @@ model whose own encoder is one of them is judged by the other, so it is not grad
 import numpy as np
 
 from model import efficientnet
-from tfrecords import view
+from basics import view
 
 JUDGE_BATCH = 16
 

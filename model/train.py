@@ -19,11 +19,12 @@ import numpy as np
 from model import checkpoints, evaluate, inference, modeldir, networks, quantized, semantic
 from model.checkpoints import BEST, HISTORY, LAST, STATE
 from model.devices import backend, distribution_scope
-from model.networks import ModelError
+from basics.errors import ModelError
 from model.training_data import datasets
 from tfrecords import contract as c
-from tfrecords import records, view
-from tfrecords.photos import decode_rgb
+from tfrecords import records
+from basics import view
+from basics.photos import decode_rgb
 
 log = logging.getLogger("colorize")
 LOSSES = ("mse", "mae", "classification")
@@ -179,32 +180,56 @@ def training_card(recipe, epochs, checkpoint, seconds, history):
             "final_history": {k: float(v[-1]) for k, v in history.items()}}
 
 
-def train_on_records(recipe, data_dir, out, resume=False):
+def model_fields(recipe: Recipe, image_size: int, embedding: dict | None) -> dict:
+    """What the card says of the network a recipe builds (modeldir.check_card reads it back)."""
+    return {"architecture": recipe.model, "image_size": image_size, "embedding": embedding, "head": recipe.head,
+            "encoder": encoder_fields(recipe)}
+
+
+def train_network(recipe: Recipe, out: str, fields: dict, train, val, weights, data: dict, score,
+                  resume: bool = False, stop_before: float | None = None) -> keras.Model:
+    """The one training path of beta and fusion, whatever feeds it (records here, a benchmark's arrays in
+    bench/train_sweep.py):
+
+        fit or resume (checkpoints every epoch) -> model.keras from the best checkpoint, decoded at the recipe's
+        temperature and vividness -> score(model): its metrics -> model.json, the card
+
+    weights: None, or a function giving the classification loss's rebalancing weights (called only for a new
+    run); score: the model -> the metrics dict the card holds; stop_before: see fit. Returns the written model."""
+    start = time.time()
+    history, epochs = fit(recipe, out, resume, fields, train, val, weights, stop_before)
+    has_best = val is not None and os.path.exists(os.path.join(out, BEST))
+    final = checkpoints.save_final(out, os.path.join(out, BEST if has_best else LAST),
+                                   recipe.temperature if recipe.loss == "classification" else None,
+                                   recipe.vividness)
+    seconds = time.time() - start
+    metrics = score(final)
+    finish(out, fields, final, data=data,
+           training=training_card(recipe, epochs, BEST if has_best else LAST, seconds, history),
+           metrics={k: v for k, v in metrics.items() if not k.startswith("_")})
+    return final
+
+
+def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = False) -> int:
+    """`colorize train --model beta|fusion`: the records of `colorize preprocess` -> a model directory."""
     info = c.read_dataset_json(data_dir)
     embedding = info.get("embedding") if recipe.model == "fusion" else None
     if recipe.model == "fusion" and not embedding:
         raise ModelError(f"{data_dir} has no embeddings; the fusion model needs them (or use --model beta)")
     keras.utils.set_random_seed(recipe.seed)
-    fields = {"architecture": recipe.model, "image_size": info["image_size"], "embedding": embedding,
-              "head": recipe.head, "encoder": encoder_fields(recipe)}
+    fields = model_fields(recipe, info["image_size"], embedding)
     train, val = datasets(data_dir, info, recipe.batch_size, recipe.model == "fusion", recipe.seed, recipe.augment)
-    start = time.time()
     weights = (lambda: bin_weights(recipe, data_dir, info)) if recipe.loss == "classification" else None
-    history, epochs = fit(recipe, out, resume, fields, train, val, weights)
-    has_best = val is not None and os.path.exists(os.path.join(out, BEST))
-    final = checkpoints.save_final(out, os.path.join(out, BEST if has_best else LAST),
-                                   recipe.temperature if recipe.loss == "classification" else None,
-                                   recipe.vividness)
-    judge, why_not = semantic.judge_for(fields)  # the semantic test too, where its judge is installed
-    metrics = evaluate.on_records(final, fields, data_dir, "val" if val is not None else "train", info,
-                                  limit=CARD_EVAL_LIMIT, judge=judge)
-    if why_not:
-        metrics["semantic_skipped"] = why_not
-    return finish(out, fields, final,
+
+    def score(final):
+        judge, why_not = semantic.judge_for(fields)  # the semantic test too, where its judge is installed
+        metrics = evaluate.on_records(final, fields, data_dir, "val" if val is not None else "train", info,
+                                      limit=CARD_EVAL_LIMIT, judge=judge)
+        return {**metrics, "semantic_skipped": why_not} if why_not else metrics
+    train_network(recipe, out, fields, train, val, weights,
                   data={"dir": data_dir, "inputs": info.get("inputs"), "counts": info["counts"],
-                        "image_size": info["image_size"]},
-                  training=training_card(recipe, epochs, BEST if has_best else LAST, time.time() - start, history),
-                  metrics={k: v for k, v in metrics.items() if not k.startswith("_")})
+                        "image_size": info["image_size"]}, score=score, resume=resume)
+    return 0
 
 
 def train_alpha(recipe, image, out, image_size, resume=False):

@@ -9,7 +9,7 @@ import numpy as np
 
 import tfrecords
 from model.devices import backend, training_devices, usable_count
-from model.networks import ModelError
+from basics.errors import ModelError
 from tfrecords import contract as c
 
 log = logging.getLogger("colorize")

@@ -13,7 +13,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tfrecords.errors import UserError, reason_of
+from basics import remote
+from basics.errors import UserError, reason_of
 
 NAMESPACE = "colorize"
 # What reading, decoding and writing one photo may raise: a listed failure of that photo, not of the
@@ -21,8 +22,6 @@ NAMESPACE = "colorize"
 PHOTO_ERRORS = (UserError, OSError, ValueError, EOFError, tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile)
 log = logging.getLogger("colorize")
 
-SHARE_HELP = ("one copy of the model for all worker processes of a machine, served to the others by the first "
-              "(a GPU machine or a Dataflow GPU worker then loads and compiles it once, not once a process)")
 
 
 def is_local(beam_args):
@@ -51,44 +50,6 @@ def check_runner(beam_args):
         raise UserError(f"--runner {runner}: Beam's DaskRunner runs only the last branch of a pipeline and mixes "
                         "tagged outputs, so photos, failures or counts would be lost; use the local runner "
                         "(no --runner), DataflowRunner, or another portable runner")
-
-
-def _beam_option_parser():
-    """An argparse parser that knows every pipeline option Beam defines (runner, Dataflow, worker, SDK...)."""
-    import argparse
-
-    def subclasses(cls):
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from subclasses(sub)
-    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
-    for cls in dict.fromkeys(subclasses(PipelineOptions)):
-        try:
-            cls._add_argparse_args(parser)
-        except argparse.ArgumentError:  # an option two option classes both define: the first one's stands
-            continue
-    return parser
-
-
-def check_flags(command, beam_args, own_parser):
-    """Refuses, in one line, a flag that is neither the command's nor a Beam pipeline option (a typo such as
-    --overwite would otherwise reach Beam, which ignores it, and the run would not do what was asked), with
-    the nearest known name; and runners that would run these pipelines wrongly (check_runner)."""
-    import difflib
-    check_runner(beam_args)
-    beam = _beam_option_parser()
-    _, unknown = beam.parse_known_args(list(beam_args))
-    if not unknown:
-        return
-    flag = next((u.split("=", 1)[0] for u in unknown if u.startswith("-")), None)
-    if flag is None:
-        raise UserError(f"unexpected argument {unknown[0]!r}: every value goes with a flag (see 'colorize {command} "
-                        "--help')")
-    known = [o for a in own_parser._actions for o in a.option_strings] + \
-            [o for a in beam._actions for o in a.option_strings]
-    near = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
-    raise UserError(f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "") +
-                    f" (not an option of 'colorize {command}' nor a Beam pipeline option; see --help)")
 
 
 def is_dry_run(beam_args):
@@ -207,27 +168,21 @@ class CountOutcomes(beam.PTransform):
 
 
 def _write_counts(counts, path):
-    from apache_beam.io.filesystems import FileSystems
-    data = json.dumps(dict(sorted(counts.items())), indent=1).encode()
-    with FileSystems.create(path + ".tmp", mime_type="application/json") as f:
-        f.write(data)
-    FileSystems.rename([path + ".tmp"], [path])  # a reader finds the whole file or none
+    remote.create(path + ".tmp", json.dumps(dict(sorted(counts.items())), indent=1).encode(), "application/json")
+    remote.rename([path + ".tmp"], [path])  # a reader finds the whole file or none
 
 
 def forget_outcomes(path):
     """Removes the counts a killed run may have left, before a new run writes its own."""
-    from apache_beam.io.filesystems import FileSystems
     for stale in (path, path + ".tmp"):
-        if FileSystems.exists(stale):
-            FileSystems.delete([stale])
+        if remote.exists(stale):
+            remote.delete([stale])
 
 
 def read_outcomes(path):
     """The counts CountOutcomes wrote (then removed: the report holds them)."""
-    from apache_beam.io.filesystems import FileSystems
-    with FileSystems.open(path, compression_type="uncompressed") as f:
-        counts = json.loads(f.read())
-    FileSystems.delete([path])
+    counts = json.loads(remote.read_bytes(path))
+    remote.delete([path])
     return counts
 
 

@@ -12,30 +12,31 @@ A rerun skips photos whose output exists, so a stopped job resumes by running th
 What the launcher guarantees before any worker starts: the model loads, the numbers make sense, the
 output folder is not the input, does not hold it, and no other run writes into it (a lock).
 """
-import argparse
 import io
 import os
 import posixpath
 import time
 import zipfile
+from typing import NamedTuple
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 from PIL import Image
 
+from basics import photos, remote, view
+from basics.errors import reason_of
+from basics.lab import lightness
+from basics.paths import readable, unwire, wire
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
+from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, chunk_size,
+                                   failure, log, tally, write_json)
 from pipeline.embedding import EmbedInception
-from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, SHARE_HELP, TALLY, CountOutcomes, Spread, WriteFailures,
-                                   chunk_size, check_flags, dry_run_report, failure, forget_outcomes, is_dry_run, log,
-                                   make_pipeline, read_outcomes, tally, watched, write_json)
+from pipeline.launcher import Launch, launch
+from pipeline.options import RunOptions
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
-from tfrecords import photos, view
-from tfrecords.lab import lightness
-from tfrecords.errors import DiskFull, non_negative_float, positive_int, reason_of
 
 REPORT, FAILURES, LOG = "_report.json", "_failures.jsonl", "_log.txt"
 JPEG_QUALITY = 95
@@ -50,7 +51,43 @@ WRITERS = {
     "MPO": ("MPO", {"quality": JPEG_QUALITY, "subsampling": 0}),
 }
 MULTI_FRAME_FORMATS = ("TIFF", "PNG", "WEBP", "MPO")  # save formats that hold every frame / page
-def output_relpath(relpath):
+
+
+# What flows between the DoFns. Paths travel as bytes (basics.paths.wire): names that are not UTF-8 keep
+# their exact bytes; `origin` is the readable name reports give (RELPATH, or ARCHIVE!MEMBER).
+class Input(NamedTuple):
+    """A listed input: a photo, or an archive to expand."""
+    path: bytes
+    relpath: bytes
+    archive: bool
+
+
+class Photo(NamedTuple):
+    """A photo's encoded bytes, read within the limits."""
+    relpath: bytes
+    origin: str
+    data: bytes
+
+
+class FrameKey(NamedTuple):
+    """The key of one frame (of an animation) or page (of a TIFF) on its way through the model; only frame 0
+    carries the photo's bytes, so a many-page file is not copied once per page."""
+    relpath: bytes
+    origin: str
+    data: bytes | None
+    frame: int
+    frames: int
+
+
+class ColouredFrame(NamedTuple):
+    """One frame's predicted ab, gathered with the photo's other frames (GroupFrames) into one file."""
+    frame: int
+    origin: str
+    data: bytes | None
+    ab: np.ndarray
+
+
+def output_relpath(relpath: str) -> str:
     """Where a photo's colour copy goes, relative to --output."""
     if relpath.lower().endswith(".gif"):
         return relpath[:-4] + ".png"
@@ -58,11 +95,8 @@ def output_relpath(relpath):
 
 
 class ReadPhotos(progress.Counting, beam.DoFn):
-    """(path, relpath, is archive) as bytes -> (relpath bytes, origin, photo bytes); an archive expands
-    to its members. Skips photos already done; refuses what could not be read within the limits.
-
-    `origin` names the input in reports: its relative path, or ARCHIVE!MEMBER.
-    """
+    """Input -> Photo; an archive expands to its members. Skips photos already done; refuses what could not
+    be read within the limits."""
 
     def __init__(self, output, overwrite, max_bytes, max_pixels, progress_folder=None):
         self.output, self.overwrite, self.max_bytes, self.max_pixels = output, overwrite, max_bytes, max_pixels
@@ -73,17 +107,17 @@ class ReadPhotos(progress.Counting, beam.DoFn):
         self.check_head = photos.head_checker(self.max_pixels)
         super().setup()
 
-    def process(self, element):
-        path, relpath, archive = sources.unwire(element[0]), sources.unwire(element[1]), element[2]
-        origin = sources.readable(relpath)
+    def process(self, element: Input):
+        path, relpath = unwire(element.path), unwire(element.relpath)
+        origin = readable(relpath)
         try:
-            if archive:
+            if element.archive:
                 yield from self._expand(path)
             elif (skip := self._skip(relpath)) is not None:
                 self.ticker.tick()
                 yield tally(skip)
             else:
-                yield element[1], origin, sources.read_file(path, self.max_bytes, self.check_head)
+                yield Photo(element.relpath, origin, sources.read_file(path, self.max_bytes, self.check_head))
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
@@ -99,10 +133,10 @@ class ReadPhotos(progress.Counting, beam.DoFn):
     def _expand(self, path):
         """Reads an archive's members one at a time; one member's bytes at most are in memory."""
         taken = {}  # output relpath -> the member that got it first
-        with FileSystems.open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
+        with remote.open_read(path) as f:
             for m in archives.members(f, path):
                 yield tally("matched")
-                origin = f"{sources.readable(path)}!{sources.readable(m.name)}"
+                origin = f"{readable(path)}!{readable(m.name)}"
                 relpath = sources.safe_member_path(m.name)
                 try:
                     if relpath is None:
@@ -111,8 +145,8 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                         raise photos.ImageError(f"refused archive member: {m.refused}")
                     out = output_relpath(relpath)
                     if out in taken:
-                        raise photos.ImageError(f"its colour copy would be {sources.readable(out)}, the same as that "
-                                                f"of member {sources.readable(taken[out])}: rename one of them")
+                        raise photos.ImageError(f"its colour copy would be {readable(out)}, the same as that "
+                                                f"of member {readable(taken[out])}: rename one of them")
                     taken[out] = m.name
                     if (skip := self._skip(relpath)) is not None:
                         self.ticker.tick()
@@ -120,24 +154,21 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                         continue
                     with m.open() as stream:
                         data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
-                    yield sources.wire(relpath), origin, data
+                    yield Photo(wire(relpath), origin, data)
                 except PHOTO_ERRORS as e:
                     self.ticker.tick()
                     yield failure(origin, e)
 
 
 class PrepareModelInput(progress.Counting, beam.DoFn):
-    """(relpath, origin, bytes) -> key (relpath, origin, bytes or None, frame, frames), example: L at the
-    model's size [+ grey 299 for Inception]; one element per frame of an animation / page of a TIFF.
-
-    Only frame 0 carries the photo's bytes, so a many-page file is not copied once per page.
-    """
+    """Photo -> (FrameKey, example): L at the model's size [+ grey 299 for Inception], one element per frame of
+    an animation / page of a TIFF."""
 
     def __init__(self, size, max_pixels, with_grey, progress_folder=None):
         self.size, self.max_pixels, self.with_grey = size, max_pixels, with_grey
         self.progress_folder = progress_folder
 
-    def process(self, element):
+    def process(self, element: Photo):
         relpath, origin, data = element
         try:
             prepared = []
@@ -146,7 +177,7 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
                 pixels = photos.pixels(im)
                 l_small = view.model_input(pixels, self.size)
                 example = (l_small, view.inception_input(pixels)) if self.with_grey else l_small
-                prepared.append(((relpath, origin, data if i == 0 else None, i, n), example))
+                prepared.append((FrameKey(relpath, origin, data if i == 0 else None, i, n), example))
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
@@ -233,8 +264,8 @@ def keeping_first(frames, kept):
 
 
 class WritePhotos(progress.Counting, beam.DoFn):
-    """((relpath, origin, bytes, 0, 1), ab) -> the colour photo at full resolution, written atomically,
-    and its two gallery thumbnails, made from the pixels already in hand."""
+    """(FrameKey of a one-frame photo, its PredictionResult) -> the colour photo at full resolution, written
+    atomically, and its two gallery thumbnails, made from the pixels already in hand."""
 
     def __init__(self, output, max_pixels, progress_folder=None):
         self.output, self.max_pixels, self.progress_folder = output, max_pixels, progress_folder
@@ -244,11 +275,11 @@ class WritePhotos(progress.Counting, beam.DoFn):
         self.tree = outputs.OutputTree(self.output)
 
     def process(self, element):
-        (relpath, origin, data, _, _), result = element
-        yield from self.write(relpath, origin, data, [result.inference])
+        key, result = element
+        yield from self.write(key.relpath, key.origin, key.data, [result.inference])
 
     def write(self, relpath, origin, data, abs_small):
-        out = output_relpath(sources.unwire(relpath))
+        out = output_relpath(unwire(relpath))
         first = []  # the first frame's (colour, pixels), kept for the gallery's thumbnails
         try:
             fmt, frames = colour_frames(data, abs_small, self.max_pixels)
@@ -268,105 +299,78 @@ class WritePhotos(progress.Counting, beam.DoFn):
 
 
 class WriteMultiFrame(WritePhotos):
-    """(relpath, [(frame, origin, bytes or None, ab)]) -> one colour file holding every frame / page."""
+    """(relpath, [ColouredFrame]) -> one colour file holding every frame / page."""
 
     def process(self, element):
         relpath, parts = element
-        parts = sorted(parts, key=lambda p: p[0])
-        origin, data = parts[0][1], parts[0][2]
-        yield from self.write(relpath, origin, data, [p[3] for p in parts])
+        parts = sorted(parts, key=lambda p: p.frame)
+        yield from self.write(relpath, parts[0].origin, parts[0].data, [p.ab for p in parts])
 
 
-def build(p, args, files, archives_, prefailed, progress_folder=None):
-    """Adds the colorize graph to pipeline `p`."""
-    size, fusion = args.card["image_size"], args.card["architecture"] == "fusion"
-    elements = [(sources.wire(f.path), sources.wire(f.relpath), False) for f in files] + \
-               [(sources.wire(a), sources.wire(posixpath.basename(a)), True) for a in archives_]
+def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.OutputTree, files: list,
+          archives_: list[str], prefailed: list, progress_folder: str | None = None) -> None:
+    """Adds the colorize graph to pipeline `p`, writing into `tree`, with the model `card` describes."""
+    size, fusion = card["image_size"], card["architecture"] == "fusion"
+    elements = [Input(wire(f.path), wire(f.relpath), False) for f in files] + \
+               [Input(wire(a), wire(posixpath.basename(a)), True) for a in archives_]
     read = (p | "ListInputs" >> beam.Create(elements)
-            | "Spread" >> Spread(chunk_size(len(elements), args.batch_size))
-            | "ReadPhotos" >> beam.ParDo(ReadPhotos(args.output, args.overwrite, args.max_file_mb << 20,
-                                                    args.max_pixels, progress_folder))
+            | "Spread" >> Spread(chunk_size(len(elements), options.batch_size))
+            | "ReadPhotos" >> beam.ParDo(ReadPhotos(tree.root, options.overwrite, options.max_file_mb << 20,
+                                                    options.max_pixels, progress_folder))
             .with_outputs("failed", TALLY, main="ok"))
     photos_ = read.ok
     if archives_:  # members come out of one archive element: spread them before the heavy work
-        photos_ = photos_ | "SpreadMembers" >> Spread(args.batch_size)
+        photos_ = photos_ | "SpreadMembers" >> Spread(options.batch_size)
     prepared = photos_ | "PrepareModelInput" >> beam.ParDo(
-        PrepareModelInput(size, args.max_pixels, fusion, progress_folder)).with_outputs("failed", main="ok")
+        PrepareModelInput(size, options.max_pixels, fusion, progress_folder)).with_outputs("failed", main="ok")
     examples = prepared.ok
     if fusion:
-        spec = modeldir.embedding_of(args.card)
+        spec = modeldir.embedding_of(card)
         examples = (examples
                     | "ToInception" >> beam.MapTuple(lambda key, ex: ((key, ex[0]), ex[1]))
-                    | "EmbedInception" >> EmbedInception(spec.weights, spec.weights_sha256, args.batch_size,
-                                                         args.share_model)
+                    | "EmbedInception" >> EmbedInception(spec.weights, spec.weights_sha256, options.batch_size,
+                                                         options.share_model)
                     | "JoinEmbedding" >> beam.MapTuple(lambda k, embedding: (k[0], (k[1], embedding))))
     coloured = examples | "Colorize" >> RunInference(KeyedModelHandler(
-        ColorizationModelHandler(args.model, args.batch_size, args.vividness, args.share_model)))
-    single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0][4] == 1 else 1, 2)
+        ColorizationModelHandler(options.model, options.batch_size, options.vividness, options.share_model)))
+    single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0].frames == 1 else 1, 2)
     written = single | "WritePhotos" >> beam.ParDo(
-        WritePhotos(args.output, args.max_pixels, progress_folder)).with_outputs("failed", TALLY, main="ok")
+        WritePhotos(tree.root, options.max_pixels, progress_folder)).with_outputs("failed", TALLY, main="ok")
     written_multi = (multi
-                     | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0][0], (kv[0][3], kv[0][1], kv[0][2],
-                                                                        kv[1].inference.astype(np.float16))))
+                     | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0].relpath, ColouredFrame(
+                         kv[0].frame, kv[0].origin, kv[0].data, kv[1].inference.astype(np.float16))))
                      | "GroupFrames" >> beam.GroupByKey()
                      | "WriteMultiFrame" >> beam.ParDo(
-                         WriteMultiFrame(args.output, args.max_pixels, progress_folder))
+                         WriteMultiFrame(tree.root, options.max_pixels, progress_folder))
                      .with_outputs("failed", TALLY, main="ok"))
-    tree = outputs.OutputTree(args.output)
     failed = ((read.failed, prepared.failed, written.failed, written_multi.failed)
               | "Failures" >> WriteFailures(tree.path("_failures"), prefailed))
     ((read[TALLY], written[TALLY], written_multi[TALLY], failed)
      | "CountOutcomes" >> CountOutcomes(tree.path(COUNTS_FILE)))
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="colorize run", description=__doc__.splitlines()[0])
-    p.add_argument("--input", required=True, help="folder (recursive), glob, gs:// path, or .zip / .tar(.gz) archive")
-    p.add_argument("--output", required=True, help="folder for the colour copies (mirrors the input tree)")
-    p.add_argument("--model", default=None, help="model directory, local or gs:// (default: the shipped model)")
-    p.add_argument("--overwrite", action="store_true", help="redo photos whose colour copy exists")
-    p.add_argument("--batch-size", type=positive_int, default=16,
-                   help="photos the model colours in one forward pass (default 16; more uses more memory)")
-    p.add_argument("--max-pixels", type=positive_int, default=c.DEFAULT_MAX_PIXELS,
-                   help="refuse images with more pixels, from their header (decompression bombs; default "
-                        f"{c.DEFAULT_MAX_PIXELS:,})")
-    p.add_argument("--vividness", type=non_negative_float, default=1.0,
-                   help="scales the predicted colours' chroma: 1 (default) is the model as trained, 1.5 louder, "
-                        "0.7 quieter, 0 grey")
-    p.add_argument("--share-model", action="store_true", help=SHARE_HELP)
-    p.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's logs instead of a progress bar")
-    p.add_argument("--max-file-mb", type=positive_int, default=sources.DEFAULT_MAX_FILE_MB,
-                   help="refuse a file or archive member larger than this many MiB, from its size in the folder "
-                        "or the archive's header, before reading it; also caps what is read of a member "
-                        f"that lies about its size (default {sources.DEFAULT_MAX_FILE_MB})")
-    args, beam_args = p.parse_known_args(argv)
-    check_flags("run", beam_args, p)
-    return args, beam_args
-
-
-def check_paths(args):
+def check_paths(input_: str, output: str) -> tuple[list, list[str], list]:
     """Refuses an output folder that is the input or holds it, compared by real paths; returns
     (files, archives, failures found while listing)."""
-    outputs.check_folder(args.output)
-    pattern = sources.is_pattern(args.input)
-    archive = sources.is_archive(args.input) and not pattern
-    if not pattern and not sources.exists(args.input):
-        raise sources.InputError(f"input {sources.readable(args.input)} does not exist")
-    real_in, real_out = sources.real(sources.root_of(args.input) if not archive else args.input), \
-        sources.real(args.output)
+    outputs.check_folder(output)
+    pattern = sources.is_pattern(input_)
+    archive = sources.is_archive(input_) and not pattern
+    if not pattern and not sources.exists(input_):
+        raise sources.InputError(f"input {readable(input_)} does not exist")
+    real_in, real_out = sources.real(sources.root_of(input_) if not archive else input_), sources.real(output)
     if real_out == real_in:
-        raise outputs.OutputError(f"--output {args.output} is the input folder ({real_in}): colour copies would "
+        raise outputs.OutputError(f"--output {output} is the input folder ({real_in}): colour copies would "
                                   "replace the originals; choose another folder")
     if sources.within(real_in, real_out):
-        raise outputs.OutputError(f"the input {args.input} lies inside --output {args.output}: colour copies "
+        raise outputs.OutputError(f"the input {input_} lies inside --output {output}: colour copies "
                                   "could land on the originals; choose an output folder outside the input")
     if archive:
-        return [], [args.input], []
-    listing = sources.list_inputs(args.input, exclude=args.output)
+        return [], [input_], []
+    listing = sources.list_inputs(input_, exclude=output)
     return listing.files, [], listing.refused
 
 
-def resolve_collisions(files):
+def resolve_collisions(files: list) -> tuple[list, list]:
     """Inputs whose colour copies would share a name (x.gif beside x.png): one is kept, the others
     are failures. An input whose copy keeps its own name wins, else the first by path."""
     by_output = {}
@@ -376,53 +380,31 @@ def resolve_collisions(files):
     for out, group in by_output.items():
         winner = next((f for f in group if f.relpath == out), group[0])
         keep.append(winner)
-        losers += [(sources.readable(f.relpath), f"its colour copy would be {sources.readable(out)}, the same as "
-                    f"that of {sources.readable(winner.relpath)}: rename one of them") for f in group if f is not winner]
+        losers += [(readable(f.relpath), f"its colour copy would be {readable(out)}, the same as "
+                    f"that of {readable(winner.relpath)}: rename one of them") for f in group if f is not winner]
     return sorted(keep, key=lambda f: f.relpath), losers
 
 
-def run(argv=None, test_pipeline=None):
-    """Runs the job; returns the report dict."""
-    args, beam_args = parse_args(argv)
+def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict:
+    """Runs the job; returns the report dict (also written as _report.json)."""
     start = time.time()
-    files, archives_, prefailed = check_paths(args)
+    files, archives_, prefailed = check_paths(options.input, options.output)
     if not files and not archives_ and not prefailed:
-        raise sources.InputError(f"no files found in {sources.readable(args.input)}: nothing to colorize")
+        raise sources.InputError(f"no files found in {readable(options.input)}: nothing to colorize")
     # The workers would find a broken model only after the pipeline started, once per worker.
-    _, args.card = modeldir.load(args.model)
+    _, card = modeldir.load(options.model)
     n_listed = len(files) + len(prefailed)
     files, collisions = resolve_collisions(files)
     prefailed = prefailed + collisions
-    tree = outputs.OutputTree(args.output)
-    args.output = tree.root
-    with outputs.lock(tree.root, "run"):
-        removed = outputs.remove_leftovers(tree.root, ["_failures"])
-        if removed:
-            log.info("removed %d temporary file(s) or folder(s) left by an interrupted run", removed)
-        log.info("colorizing %s into %s with the %s model %s",
-                 f"{len(files)} files" if files else sources.readable(args.input), tree.root,
-                 args.card["architecture"], args.model or "(shipped default)")
-        total = len(files) + (zip_members(archives_) if archives_ else 0) or None
-        with watched(tree, LOG, total, beam_args, args.verbose, in_process=test_pipeline is not None) as progress_folder:
-            forget_outcomes(tree.path(COUNTS_FILE))
-            p = test_pipeline or make_pipeline(beam_args)
-            build(p, args, files, archives_, prefailed, progress_folder)
-            try:
-                result = p.run()
-                result.wait_until_finish()
-            except Exception as e:  # a worker's error, re-raised by the runner; only a full disk is expected
-                if not outputs.is_disk_full(e):
-                    raise
-                raise DiskFull(f"no space left on the disk of {tree.root}: the run stopped before its end, and "
-                               "every photo written is whole. Free some space and run the same command again "
-                               "to finish") from None
-        if is_dry_run(beam_args):
-            return dry_run_report(result, "colorize run", tree.root)
-        counts = read_outcomes(tree.path(COUNTS_FILE))
-        report = {
-            "input": sources.readable(args.input), "output": tree.root,
-            "model": {"dir": args.model or modeldir.DEFAULT_MODEL_DIR, "architecture": args.card["architecture"],
-                      "image_size": args.card["image_size"]},
+    log.info("colorizing %s into %s with the %s model %s",
+             f"{len(files)} files" if files else readable(options.input), outputs.OutputTree(options.output).root,
+             card["architecture"], options.model or "(shipped default)")
+
+    def report(counts: dict, tree: outputs.OutputTree) -> dict:
+        made = {
+            "input": readable(options.input), "output": tree.root,
+            "model": {"dir": options.model or modeldir.DEFAULT_MODEL_DIR, "architecture": card["architecture"],
+                      "image_size": card["image_size"]},
             "counts": {"matched": n_listed + counts.get("matched", 0),
                        "colorized": counts.get("colorized", 0),
                        "skipped_done": counts.get("skipped_done", 0),
@@ -432,22 +414,28 @@ def run(argv=None, test_pipeline=None):
             "failures": tree.path(FAILURES),
         }
         try:
-            write_json(tree, REPORT, report)
+            write_json(tree, REPORT, made)
             if not tree.remote:
-                gallery.build(tree, report, tree.path(FAILURES))
-                report["gallery"] = tree.path(gallery.INDEX)
+                gallery.build(tree, made, tree.path(FAILURES))
+                made["gallery"] = tree.path(gallery.INDEX)
         except (OSError, outputs.OutputError) as e:
-            report["not_written"] = f"the report or the gallery in {tree.root} could not be written: {reason_of(e)}"
-    return report
+            made["not_written"] = f"the report or the gallery in {tree.root} could not be written: {reason_of(e)}"
+        return made
+
+    total = len(files) + (zip_members(archives_) if archives_ else 0) or None
+    job = Launch("run", options.output, LOG, ("_failures",), total, options.beam_args, options.verbose)
+    return launch(job, lambda p, tree, progress_folder: build(p, options, card, tree, files, archives_, prefailed,
+                                                              progress_folder),
+                  report, test_pipeline)
 
 
-def zip_members(archives_):
+def zip_members(archives_: list[str]) -> int:
     """How many files the zip archives hold, from their directories (tar streams cannot say): the bar's total."""
     n = 0
     for a in archives_:
         if not a.lower().endswith(".zip"):
             return 0
-        with FileSystems.open(a, mime_type="application/octet-stream", compression_type="uncompressed") as f:
+        with remote.open_read(a) as f:
             try:
                 n += sum(not i.is_dir() for i in zipfile.ZipFile(f).infolist())
             except zipfile.BadZipFile:  # the pipeline lists it as failed; the bar goes without a total

@@ -22,7 +22,8 @@ import numpy as np
 from PIL import Image
 
 from pipeline.outputs import TMP_MARK
-from tfrecords.photos import is_image_name
+from basics.paths import readable, wire
+from basics.photos import is_image_name
 
 PAGE_SIZE = 200
 THUMB_SIDE = 200
@@ -32,7 +33,7 @@ INDEX = "index.html"
 
 def thumb_names(relpath):
     """Where a photo's two thumbnails go, relative to the output folder (short, safe names)."""
-    h = hashlib.sha1(relpath.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    h = hashlib.sha1(wire(relpath)).hexdigest()[:20]
     base = f"{FOLDER}/t/{h[:2]}/{h}"
     return f"{base}-bw.jpg", f"{base}-colour.jpg"
 
@@ -54,11 +55,11 @@ def write_thumbnails(tree, relpath, grey, colour):
 
 def _href(relpath, depth):
     """A link from a page `depth` folders below the output root to a file there, percent-encoded."""
-    return "../" * depth + urllib.parse.quote(relpath.encode("utf-8", "surrogateescape"))
+    return "../" * depth + urllib.parse.quote(wire(relpath))
 
 
 def _show(relpath):
-    return html.escape(relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+    return html.escape(readable(relpath))
 
 
 STYLE = """body{font-family:sans-serif;margin:1.5em;background:#fafafa;color:#222}

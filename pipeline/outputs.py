@@ -23,17 +23,13 @@ import socket
 import stat
 import uuid
 
-from tfrecords.errors import UserError
+from basics import remote
+from basics.errors import UserError
+from basics.paths import is_remote, readable
 
 TMP_MARK = ".colorize-tmp-"
 LOCK_FILE = ".colorize.lock"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-def _filesystems():
-    """Beam's FileSystems, for gs:// outputs only: checking a local folder needs no Beam."""
-    from apache_beam.io.filesystems import FileSystems
-    return FileSystems
 
 
 class OutputError(UserError):
@@ -44,7 +40,7 @@ class OutputTree:
     """Files under one output folder, addressed by posix relative paths (surrogate-escaped str)."""
 
     def __init__(self, root):
-        self.remote = "://" in root
+        self.remote = is_remote(root)
         self.root = root.rstrip("/") if self.remote else os.path.realpath(root)
 
     def path(self, relpath):
@@ -53,7 +49,7 @@ class OutputTree:
     def exists(self, relpath):
         """Whether a finished file is there. A link or a folder where the file goes is an OutputError."""
         if self.remote:
-            return _filesystems().exists(self.path(relpath))
+            return remote.exists(self.path(relpath))
         folders, name = _split(relpath)
         try:
             fd = self._open_folders(folders, create=False)
@@ -66,14 +62,13 @@ class OutputTree:
         finally:
             os.close(fd)
         if not stat.S_ISREG(mode):
-            raise OutputError(f"refused: {_show(relpath)} in the output folder is a link or a folder, not a photo")
+            raise OutputError(f"refused: {readable(relpath)} in the output folder is a link or a folder, not a photo")
         return True
 
     def write(self, relpath, data):
         """Writes bytes under a temporary name, flushes them to disk, renames: all or nothing."""
         if self.remote:
-            with _filesystems().create(self.path(relpath)) as f:
-                f.write(data)
+            remote.create(self.path(relpath), data)
             return
         folders, name = _split(relpath)
         fd = self._open_folders(folders, create=True)
@@ -81,7 +76,7 @@ class OutputTree:
         try:
             with contextlib.suppress(FileNotFoundError):
                 if not stat.S_ISREG(os.lstat(name, dir_fd=fd).st_mode):
-                    raise OutputError(f"refused: {_show(relpath)} in the output folder is a link or a folder")
+                    raise OutputError(f"refused: {readable(relpath)} in the output folder is a link or a folder")
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=fd)
             try:
                 view = memoryview(data)
@@ -110,7 +105,7 @@ class OutputTree:
             except OSError as e:
                 os.close(fd)
                 if e.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise OutputError(f"refused: {_show('/'.join(folders[:i + 1]))} in the output folder is a "
+                    raise OutputError(f"refused: {readable('/'.join(folders[:i + 1]))} in the output folder is a "
                                       "link or a file, not a folder") from None
                 raise
             os.close(fd)
@@ -132,17 +127,13 @@ def is_disk_full(error):
 def _split(relpath):
     parts = relpath.split("/")
     if any(p in ("", ".", "..") for p in parts):
-        raise OutputError(f"refused: {_show(relpath)} is not a plain path inside the output folder")
+        raise OutputError(f"refused: {readable(relpath)} is not a plain path inside the output folder")
     return parts[:-1], parts[-1]
-
-
-def _show(relpath):
-    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def check_folder(path, flag="--output"):
     """A folder a command writes into must be a folder or not exist yet."""
-    if "://" not in path and os.path.exists(path) and not os.path.isdir(path):
+    if not is_remote(path) and os.path.exists(path) and not os.path.isdir(path):
         raise OutputError(f"{flag} {path} is a file; give a folder (it is made if missing)")
 
 
@@ -173,7 +164,7 @@ def lock(root, command):
     The lock is an flock on root/.colorize.lock, released by the kernel when the holding process
     dies, however it dies: the file a killed run leaves is taken over, never mistaken for a live run.
     """
-    if "://" in root:
+    if is_remote(root):
         return Lock(None, None)
     os.makedirs(root, exist_ok=True)
     path = os.path.join(root, LOCK_FILE)
@@ -212,7 +203,7 @@ def _read_holder(fd):
 def remove_leftovers(root, beam_prefixes):
     """Deletes temporary files of killed runs anywhere under root, and Beam's temporary folders
     (`beam-temp-PREFIX-<hex>`) at its top; returns how many it removed."""
-    if "://" in root or not os.path.isdir(root):
+    if is_remote(root) or not os.path.isdir(root):
         return 0
     removed = 0
     temp_dir = re.compile(r"^beam-temp-(%s)-[0-9a-f]{32}$" % "|".join(map(re.escape, beam_prefixes)))

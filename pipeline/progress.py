@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 
-from tfrecords.errors import UserError
+from basics.errors import UserError
 
 TICK_EVERY_S = 0.5
 PLAIN_EVERY_S = 30.0

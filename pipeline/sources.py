@@ -1,17 +1,18 @@
 """Finding the inputs and reading them within bounds: folders, globs, gs:// paths, tfds:NAME sources.
 
-Paths travel through Beam as bytes (`wire`): a file name that is not valid UTF-8 (an old disk, a zip
-made on Windows) keeps its exact bytes, so its colour copy gets the same name; reports show such a
-name readably (`readable`, undecodable bytes as \\xNN). Folders are compared by their real paths, so
-a link cannot make the output folder look like another place than it is.
+Paths travel through Beam as bytes and show readably in reports (basics.paths); remote ones are listed and
+read through basics.remote. Folders are compared by their real paths, so a link cannot make the output
+folder look like another place than it is.
 """
 import dataclasses
 import glob as globlib
 import os
 import posixpath
-import re
 
-from tfrecords.errors import UserError
+from basics import remote
+from basics.errors import UserError
+from basics.paths import is_remote, readable
+from basics.remote import escape_glob
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 TFDS_PREFIX = "tfds:"
@@ -50,32 +51,6 @@ class TfdsSource:
         return cls(name, split or "train")
 
 
-def _filesystems():
-    """Beam's FileSystems, for gs:// and other remote paths only: local inputs (and `colorize evaluate`)
-    need no Beam."""
-    from apache_beam.io.filesystems import FileSystems
-    return FileSystems
-
-
-def wire(path):
-    """str path (surrogate-escaped where not UTF-8) -> its exact bytes, for Beam elements."""
-    return path.encode("utf-8", "surrogateescape")
-
-
-def unwire(data):
-    return data.decode("utf-8", "surrogateescape")
-
-
-def readable(path):
-    """A path as text that is always valid UTF-8: undecodable bytes show as \\xNN."""
-    data = path if isinstance(path, bytes) else wire(path)
-    return data.decode("utf-8", "backslashreplace")
-
-
-def is_remote(path):
-    return "://" in path
-
-
 def is_glob(path):
     return any(ch in path for ch in "*?[")
 
@@ -84,16 +59,11 @@ def is_archive(path):
     return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def escape_glob(path):
-    """A literal path as a pattern: [ ] * ? stand for themselves."""
-    return re.sub(r"([*?\[])", r"[\1]", path)
-
-
 def exists(path):
     """Whether a file or folder is there (gs://: an object, or a prefix holding objects)."""
     if not is_remote(path):
         return os.path.lexists(path)
-    if _filesystems().exists(path):
+    if remote.exists(path):
         return True
     return bool(_match_remote(escape_glob(path.rstrip("/")) + "/**", quiet=True))
 
@@ -120,7 +90,7 @@ def root_of(spec):
     if is_pattern(spec):
         return _glob_root(spec) or "."
     if is_remote(spec):
-        return spec.rstrip("/") if not _filesystems().exists(spec) else posixpath.dirname(spec)
+        return spec.rstrip("/") if not remote.exists(spec) else posixpath.dirname(spec)
     return spec if os.path.isdir(spec) else os.path.dirname(spec)
 
 
@@ -134,13 +104,11 @@ def _glob_root(pattern):
 
 def _match_remote(pattern, quiet=False):
     try:
-        results = _filesystems().match([pattern])
-    except Exception as e:  # Beam raises BeamIOError / ImportError for an unknown scheme
+        return sorted(m.path for m in remote.match(pattern))
+    except remote.RemoteError as e:
         if quiet:
             return []
-        raise InputError(f"cannot list {pattern}: {str(e).splitlines()[0]} "
-                         "(gs:// needs the [gcp] extra: pip install 'colorize[gcp]')") from None
-    return sorted(m.path for m in results[0].metadata_list)
+        raise InputError(str(e)) from None
 
 
 def list_inputs(spec, exclude=None):
@@ -191,7 +159,7 @@ def _list_remote(spec):
     pattern = spec if is_pattern(spec) else spec.rstrip("/") + "/**"
     root = root_of(spec)
     paths = _match_remote(pattern)
-    if not paths and not is_pattern(spec) and _filesystems().exists(spec):
+    if not paths and not is_pattern(spec) and remote.exists(spec):
         paths = [spec]
     return Listing([InputFile(p, p[len(root):].lstrip("/")) for p in paths])
 
@@ -200,16 +168,11 @@ def list_files(spec, exclude=None):
     return list_inputs(spec, exclude).files
 
 
-def _remote_size(path):
-    """A remote file's size in bytes from its listing, before reading it."""
-    return _filesystems().match([escape_glob(path)])[0].metadata_list[0].size_in_bytes
-
-
 def read_file(path, max_bytes, check_head=None):
     """A whole file's bytes, refused from its size before reading when over `max_bytes`."""
     if is_remote(path):
-        with _filesystems().open(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
-            return read_bounded(f, _remote_size(path), max_bytes, check_head)
+        with remote.open_read(path) as f:
+            return read_bounded(f, remote.size(path), max_bytes, check_head)
     with open(path, "rb") as f:
         return read_bounded(f, os.fstat(f.fileno()).st_size, max_bytes, check_head)
 

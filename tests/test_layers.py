@@ -1,12 +1,13 @@
 """The architecture's arrows run one way: commands -> pipeline (Beam stages) -> model -> tfrecords (the
-data contract). Every import in every module, at its top or inside a function, is checked."""
+data contract) -> basics (Lab, photos, the network's view, paths, remote I/O, errors). Every import in every
+module, at its top or inside a function, is checked; so is the rule that only `commands` reads argv."""
 import ast
 import os
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAYERS = ["commands", "pipeline", "model", "tfrecords"]  # top to bottom; each may import only those below it
+LAYERS = ["commands", "pipeline", "model", "tfrecords", "basics"]  # top to bottom; each may import only those below it
 
 
 def imports_of(path):
@@ -20,8 +21,30 @@ def imports_of(path):
     return found & set(LAYERS)
 
 
-def modules():
-    for package in LAYERS:
+def parses_argv(path):
+    """Whether a module reads the command line itself: imports argparse or touches sys.argv."""
+    for node in ast.walk(ast.parse(open(path).read(), path)):
+        if isinstance(node, ast.Import) and any(a.name == "argparse" for a in node.names):
+            return "imports argparse"
+        if isinstance(node, ast.ImportFrom) and node.module == "argparse":
+            return "imports argparse"
+        if isinstance(node, ast.Attribute) and node.attr == "argv" and getattr(node.value, "id", None) == "sys":
+            return "reads sys.argv"
+    return None
+
+
+def private_imports(path):
+    """Names starting with _ that a module imports from another module of the project."""
+    found = []
+    for node in ast.walk(ast.parse(open(path).read(), path)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.split(".")[0] in LAYERS:
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    return found
+
+
+def modules(packages=LAYERS):
+    for package in packages:
         for dirpath, _, files in os.walk(os.path.join(ROOT, package)):
             for f in sorted(files):
                 if f.endswith(".py"):
@@ -35,15 +58,44 @@ def test_no_import_runs_up_the_layers(package, path):
     assert not wrong, f"{path} imports {sorted(wrong)}, which sit above {package}"
 
 
-def test_the_check_catches_a_wrong_way_import(tmp_path):
+@pytest.mark.parametrize("package, path", list(modules(LAYERS[1:])))
+def test_only_commands_read_the_command_line(package, path):
+    """Stages take frozen options (pipeline/options.py), models a Recipe: flags are parsed in commands/ alone."""
+    why = parses_argv(os.path.join(ROOT, path))
+    assert why is None, f"{path} {why}: flags belong in commands/"
+
+
+@pytest.mark.parametrize("package, path", list(modules()))
+def test_no_module_imports_another_ones_private_names(package, path):
+    assert not private_imports(os.path.join(ROOT, path))
+
+
+def test_nothing_outside_tests_imports_from_tests():
+    for folder in ("bench", *LAYERS):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, folder)):
+            for f in (f for f in files if f.endswith(".py")):
+                path = os.path.join(dirpath, f)
+                tree = ast.parse(open(path).read(), path)
+                for node in ast.walk(tree):
+                    names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                        [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                    assert not any(n.split(".")[0] == "tests" for n in names), f"{path} imports from tests/"
+
+
+def test_the_checks_catch_what_they_look_for(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    from pipeline import sources\n    import model.train\n")
-    assert imports_of(str(bad)) == {"pipeline", "model"}
+    bad.write_text("import sys\ndef f():\n    from pipeline import sources\n    import model.train\n"
+                   "    from basics.lab import _f\n    return sys.argv[1:]\n")
+    assert imports_of(str(bad)) == {"pipeline", "model", "basics"}
+    assert parses_argv(str(bad)) == "reads sys.argv"
+    assert private_imports(str(bad)) == ["basics.lab._f"]
+    bad.write_text("def f():\n    import argparse\n")
+    assert parses_argv(str(bad)) == "imports argparse"
 
 
 def test_evaluating_photos_and_building_inception_need_no_beam():
     import subprocess
     import sys
-    code = ("import sys; import commands.evaluate, commands.train, model.inception; "
+    code = ("import sys; import commands.evaluate, commands.train, model.inception, basics.remote; "
             "sys.exit('apache_beam' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=300).returncode == 0

@@ -10,7 +10,7 @@ data as NumPy arrays without TensorFlow (for training on other Keras backends).
 from tfrecords.contract import (  # noqa: F401
     AB_DIVISOR, ContractError, DATASET_JSON, DEFAULT_IMAGE_SIZE, EmbeddingSpec, FAILURES_JSONL,
     L_SCALE, SCHEMA_VERSION, SPLITS)
-from tfrecords.lab import lab_to_rgb, lab_to_rgb_uint8, lightness, rgb_to_lab  # noqa: F401
+from basics.lab import lab_to_rgb, lab_to_rgb_uint8, lightness, rgb_to_lab  # noqa: F401
 
 
 def load(data_dir, split="train", **kwargs):

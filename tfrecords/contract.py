@@ -9,22 +9,19 @@ import hashlib
 import json
 
 import numpy as np
-from tfrecords.errors import UserError, reason_of
+
+from basics.errors import UserError, reason_of
+from basics.paths import is_remote, wire
+# The Lab scaling and quantization, the pixel limit and the network's view are part of the contract; they
+# are defined with the colour maths, photos and view they belong to, below every stage.
+from basics.lab import (AB_DIVISOR, AB_QUANT, L_QUANT, L_SCALE, dequantize_ab, dequantize_l,  # noqa: F401
+                        model_ab_from_record, model_l_from_record, quantize_ab, quantize_l, scale_ab, scale_l,
+                        unscale_ab, unscale_l)
+from basics.photos import DEFAULT_MAX_PIXELS  # noqa: F401
+from basics.view import INCEPTION_SIZE, MIN_SIDE  # noqa: F401
 
 SCHEMA_VERSION = 1
 DEFAULT_IMAGE_SIZE = 224
-MIN_SIDE = 32  # preprocess skips images whose short side is smaller: upscaled thumbnails teach blur
-DEFAULT_MAX_PIXELS = 200_000_000  # decompression-bomb limit; a 50-megapixel scan passes
-
-# Scaling the models see. L in [0, 100] -> [-1, 1]; ab divided by a fixed 110, which holds the
-# whole sRGB gamut (|a|, |b| <= 108 for sRGB colours) inside [-1, 1].
-L_SCALE = 50.0
-AB_DIVISOR = 110.0
-
-# Quantization in records: L as uint8 (step 100/255, error <= 0.2 L units); ab as int8 of the
-# scaled value * 127 (step 110/127 = 0.87 ab units, error <= 0.44 ab units).
-L_QUANT = 255.0 / 100.0
-AB_QUANT = 127.0
 
 # Record keys.
 KEY_L = "l"                    # bytes: uint8 [H, W], row-major
@@ -39,51 +36,8 @@ RECORD_SUFFIX = ".tfrecord.gz"
 DATASET_JSON = "dataset.json"
 FAILURES_JSONL = "failures.jsonl"
 
-INCEPTION_SIZE = 299
 INCEPTION_OUTPUT = "softmax"   # the 1000-way ImageNet class probabilities, as Wallner used them
 INCEPTION_DIM = 1000
-
-
-def scale_l(l):
-    return np.asarray(l, np.float32) / L_SCALE - 1.0
-
-
-def unscale_l(l_scaled):
-    return (np.asarray(l_scaled, np.float32) + 1.0) * L_SCALE
-
-
-def scale_ab(ab):
-    return np.asarray(ab, np.float32) / AB_DIVISOR
-
-
-def unscale_ab(ab_scaled):
-    return np.asarray(ab_scaled, np.float32) * AB_DIVISOR
-
-
-def quantize_l(l):
-    return np.clip(np.round(np.asarray(l, np.float32) * L_QUANT), 0, 255).astype(np.uint8)
-
-
-def dequantize_l(q):
-    return np.asarray(q, np.float32) / L_QUANT
-
-
-def quantize_ab(ab):
-    return np.clip(np.round(scale_ab(ab) * AB_QUANT), -127, 127).astype(np.int8)
-
-
-def dequantize_ab(q):
-    return unscale_ab(np.asarray(q, np.float32) / AB_QUANT)
-
-
-def model_l_from_record(q):
-    """Record L (uint8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
-    return q * (1.0 / (L_QUANT * L_SCALE)) - 1.0
-
-
-def model_ab_from_record(q):
-    """Record ab (int8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
-    return q * (1.0 / AB_QUANT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +82,7 @@ def weights_sha256(arrays):
 
 def split_of(key, val_fraction):
     """Deterministic train/val split from a hash of the key: a photo's path relative to its input folder."""
-    raw = key if isinstance(key, bytes) else key.encode("utf-8", "surrogateescape")  # names that are not UTF-8 too
+    raw = key if isinstance(key, bytes) else wire(key)  # names that are not UTF-8 too
     digest = hashlib.sha256(raw).digest()
     return "val" if int.from_bytes(digest[:8], "big") / 2.0**64 < val_fraction else "train"
 
@@ -138,14 +92,14 @@ def read_dataset_json(data_dir):
     path = f"{data_dir.rstrip('/')}/{DATASET_JSON}"
     missing = ContractError(f"{data_dir} holds no {DATASET_JSON}: is it the --output of 'colorize preprocess'?")
     try:
-        if "://" not in data_dir:
+        if not is_remote(data_dir):
             try:
                 with open(path, "rb") as f:
                     info = json.loads(f.read())
             except FileNotFoundError:
                 raise missing from None
         else:
-            from tfrecords import remote
+            from basics import remote
             try:
                 info = json.loads(remote.read_bytes(path))
             except FileNotFoundError:

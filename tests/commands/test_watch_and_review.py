@@ -18,6 +18,7 @@ from PIL import Image
 from model import metrics
 from pipeline import colorize, gallery
 from tests.helpers import jpeg_bytes, write
+from commands import run as run_command
 
 pytestmark = pytest.mark.slow  # runs the real command end to end
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -127,10 +128,10 @@ def test_the_gallery_renders_in_a_real_browser_paged_and_rerun_safe(tmp_path, ph
     src = photo_folder(tmp_path / "in", photos, 7)
     write(str(tmp_path / "in" / "broken.jpg"), b"not a photo")
     out = tmp_path / "out"
-    colorize.run(["--input", str(src), "--output", str(out)], test_pipeline=TestPipeline(runner=FnApiRunner()))
+    run_command.job(["--input", str(src), "--output", str(out)], test_pipeline=TestPipeline(runner=FnApiRunner()))
     for i in range(7, 10):  # new photos arrive; the rerun keeps the first seven in the gallery
         write(str(src / "set2" / f"p{i:02d}.jpg"), jpeg_bytes(np.roll(photos["rocket"], 9 * i, axis=1)))
-    colorize.run(["--input", str(src), "--output", str(out)], test_pipeline=TestPipeline(runner=FnApiRunner()))
+    run_command.job(["--input", str(src), "--output", str(out)], test_pipeline=TestPipeline(runner=FnApiRunner()))
     pages = [out / gallery.INDEX, out / gallery.FOLDER / "page-2.html", out / gallery.FOLDER / "page-3.html"]
     shown, linked = [], []
     for page in pages:
@@ -156,7 +157,7 @@ def test_vividness_scales_colour_in_run_and_evaluate(tmp_path, photos):
     colourfulness = {}
     for v in ("0", "1", "1.5"):
         out = tmp_path / f"out{v}"
-        colorize.run(["--input", str(src), "--output", str(out), "--vividness", v],
+        run_command.job(["--input", str(src), "--output", str(out), "--vividness", v],
                      test_pipeline=TestPipeline(runner=FnApiRunner()))
         colourfulness[v] = metrics.colourfulness(np.asarray(Image.open(out / "coffee.jpg").convert("RGB")))
     assert colourfulness["0"] < 1 < colourfulness["1"] < colourfulness["1.5"]

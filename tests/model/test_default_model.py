@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 from model import inference, metrics, modeldir
-from tfrecords.lab import lightness
+from basics.lab import lightness
 
 
 def test_shipped_model_is_present_and_described():

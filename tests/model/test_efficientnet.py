@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from model import efficientnet
-from tfrecords import view
-from tfrecords.lab import grey_rgb_from_lightness, lightness
+from basics import view
+from basics.lab import grey_rgb_from_lightness, lightness
 
 CAT_CLASSES = range(281, 286)  # ImageNet's tabby, tiger cat, Persian, Siamese, Egyptian cat
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from model import inference
-from tfrecords.lab import lightness, rgb_to_lab
+from basics.lab import lightness, rgb_to_lab
 
 
 def test_strips_upsample_exactly_like_the_whole_image():

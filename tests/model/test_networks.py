@@ -142,7 +142,7 @@ def test_a_pretrained_encoder_starts_from_imagenet_and_joins_every_scale():
 def test_the_grey_input_is_the_photo_imagenet_networks_expect():
     from model import efficientnet
     from tfrecords import contract as c
-    from tfrecords.lab import grey_rgb_from_lightness
+    from basics.lab import grey_rgb_from_lightness
     l = np.linspace(0, 100, 64, dtype=np.float32).reshape(1, 8, 8)
     ours = np.asarray(networks.ImageNetGrey()(c.scale_l(l)[..., None]))
     by_hand = efficientnet.normalise(grey_rgb_from_lightness(l).astype(np.float32) / 255.0)

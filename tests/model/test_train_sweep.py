@@ -7,9 +7,9 @@ import numpy as np
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipeline import preprocess
 from tests.helpers import jpeg_bytes, write
 from tfrecords import records
+from commands import preprocess as preprocess_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -22,7 +22,7 @@ def test_sweep_arrays_equal_the_records_preprocess_writes(photos, tmp_path, monk
         write(os.path.join(src, "a", f"{name}.jpg"), jpeg_bytes(rgb))
         write(os.path.join(src, "b", f"{name}.jpg"), jpeg_bytes(rgb[::-1].copy()))
     out = str(tmp_path / "records")
-    preprocess.run(["--input", src, "--output", out, "--image-size", "32", "--embedding", "none",
+    preprocess_command.job(["--input", src, "--output", out, "--image-size", "32", "--embedding", "none",
                     "--val-fraction", "0.4"], test_pipeline=TestPipeline(runner=FnApiRunner()))
     built = sweep.build_arrays(src, 32, 0.4, workers=2)
     assert set(built) == {"train", "val"}
@@ -53,3 +53,33 @@ def test_source_weights_repeat_a_sources_training_photos_only(monkeypatch):
     np.testing.assert_array_equal(l[6:], cache["more/train/l"])
     assert len(sweep.model_arrays(parts["val"])["l"]) == 2
     assert [len(p["l"]) for p in sweep.source_parts(cache, ["more"], {})["train"]] == [5]
+
+
+def test_a_sweep_run_trains_through_the_product_path_and_scores_each_decoding(photos, tmp_path, monkeypatch):
+    """The sweep drives model.train.train_network, the path `colorize train` takes: the same checkpoints, the
+    same card (with the sweep's data), a model the product loads; then it scores every decoding it was asked."""
+    from model import modeldir
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
+    sweep = importlib.import_module("train_sweep")
+    src = str(tmp_path / "photos")
+    for name, rgb in photos.items():
+        write(os.path.join(src, f"{name}.jpg"), jpeg_bytes(rgb))
+        write(os.path.join(src, f"{name}-flipped.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
+    cache = str(tmp_path / "arrays.npz")
+    np.savez(cache, **{f"photos/{split}/{k}": v for split, d in sweep.build_arrays(src, 32, 0.3, workers=1).items()
+                       for k, v in d.items()})
+    out = str(tmp_path / "run")
+    spec = {**sweep.DEFAULTS, "name": "tiny", "sources": ["photos"], "epochs": 2, "batch_size": 4, "seed": 1,
+            "temperatures": [0.38, 1.0], "cache": cache, "val_records": None, "samples": None, "image_size": 32,
+            "out": out}
+    spec.pop("seeds")
+    result = sweep.train_one(spec)
+    card = modeldir.read_card(out)
+    assert card["data"]["built_by"] == "bench/train_sweep.py" and card["training"]["epochs"] == 2
+    assert card["architecture"] == "beta" and card["metrics"]["split"] == "val arrays"
+    assert {"best.keras", "last.keras", "model.keras"} <= set(os.listdir(out))
+    model, _ = modeldir.load(out)
+    assert model.output_shape == (None, 32, 32, 2)
+    assert set(result["scores"]) == {"T0.38 x1.0", "T1.0 x1.0"} and result["epochs_done"] == 2
+    # T 1 is the distribution's mean, 0.38 nearer its mode: the sharper decoding is the more colourful
+    assert result["scores"]["T0.38 x1.0"]["val"]["colourfulness"] > result["scores"]["T1.0 x1.0"]["val"]["colourfulness"]

@@ -6,7 +6,7 @@ from model.training_data import ZOOM_RANGE, crop_and_resize, zoom_boxes
 
 def test_numpy_crop_and_resize_matches_tensorflow(photos):
     import tensorflow as tf
-    from tfrecords import view
+    from basics import view
     images = np.stack([view.square(photos[n], 48, view.CROP) for n in ("astronaut", "coffee", "chelsea")])
     images = images.astype(np.float32) / 255
     boxes = zoom_boxes(np.random.default_rng(3), len(images))

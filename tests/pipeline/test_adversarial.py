@@ -21,9 +21,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from PIL import Image
 
 from commands import cli
-from pipeline import colorize, outputs, preprocess
+from pipeline import colorize, outputs
 from tests.helpers import jpeg_bytes, lie_about_size, png_bytes, write
-from tfrecords.lab import lightness
+from basics.lab import lightness
+from commands import run as run_command
+from commands import preprocess as preprocess_command
 
 pytestmark = pytest.mark.slow  # runs the real command end to end
 
@@ -31,7 +33,7 @@ LOCAL = ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
 
 
 def run(*args):
-    return colorize.run(list(args), test_pipeline=TestPipeline(runner=FnApiRunner()))
+    return run_command.job(list(args), test_pipeline=TestPipeline(runner=FnApiRunner()))
 
 
 def cli_run(*args, timeout=600):
@@ -185,7 +187,7 @@ def test_preprocess_takes_names_that_are_not_utf8(tmp_path, photos):
     for i, name in enumerate((b"caf\xe9.jpg", b"plain.jpg")):
         with open(os.path.join(os.fsencode(src), name), "wb") as f:
             f.write(jpeg_bytes(photos[("coffee", "chelsea")[i]]))
-    info = preprocess.run(["--input", str(src), "--output", str(tmp_path / "records"), "--image-size", "32",
+    info = preprocess_command.job(["--input", str(src), "--output", str(tmp_path / "records"), "--image-size", "32",
                            "--embedding", "none", "--val-fraction", "0"], test_pipeline=TestPipeline(runner=FnApiRunner()))
     assert info["counts"]["written"] == 2 and info["counts"]["failed"] == 0
 

@@ -16,8 +16,10 @@ from PIL import Image
 
 from tests.helpers import bad_inputs, jpeg_bytes, png_bytes, write
 from pipeline import colorize
-from tfrecords import photos as images
-from tfrecords.lab import lightness
+from basics import photos as images
+from basics.lab import lightness
+from commands import run as run_command
+from commands import preprocess as preprocess_command
 
 pytestmark = pytest.mark.slow  # runs the real command end to end
 
@@ -26,7 +28,7 @@ NOT_IMAGES = {"notes/readme.txt"}
 
 
 def run(*args):
-    return colorize.run(list(args), test_pipeline=TestPipeline(runner=FnApiRunner()))
+    return run_command.job(list(args), test_pipeline=TestPipeline(runner=FnApiRunner()))
 
 
 def upright_l(data):
@@ -231,7 +233,7 @@ def test_a_shared_model_is_loaded_once_for_every_worker_and_colours_alike(tmp_pa
         a, b = (np.asarray(Image.open(tmp_path / out / p.name), np.int16) for out in ("shared", "own"))
         assert np.abs(a - b).max() <= 2, p.name  # one model or two: the same colours
 
-    from pipeline import embedding, preprocess  # preprocess hands the same flag to its Inception handler
-    args, _ = preprocess.parse_args(["--input", "x", "--output", "y", "--share-model"])
-    assert embedding.EmbedInception("random", share=args.share_model).handler.share_model_across_processes()
+    from pipeline import embedding  # preprocess hands the same flag to its Inception handler
+    opts = preprocess_command.options(["--input", "x", "--output", "y", "--share-model"])
+    assert embedding.EmbedInception("random", share=opts.share_model).handler.share_model_across_processes()
     assert not embedding.EmbedInception("random").handler.share_model_across_processes()

@@ -8,11 +8,12 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import PredictionResult
 from PIL import Image
 
-from pipeline import colorize, preprocess, progress, sources
+from basics.paths import wire
+from pipeline import colorize, preprocess, progress
 from tests.helpers import jpeg_bytes, write
 from tfrecords import contract as c
 from tfrecords import records
-from tfrecords.lab import lightness
+from basics.lab import lightness
 
 
 def tagged(outputs):
@@ -37,9 +38,9 @@ def test_read_photos_reads_images_skips_others_and_what_is_done(tmp_path, photos
     write(str(tmp_path / "in" / "a.jpg"), data)
     write(str(tmp_path / "in" / "notes.txt"), b"text")
     fn = read_photos(tmp_path / "out")
-    element = (sources.wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
+    element = colorize.Input(wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
     assert list(fn.process(element)) == [(b"a.jpg", "a.jpg", data)]
-    notes = (sources.wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False)
+    notes = colorize.Input(wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False)
     assert tagged(fn.process(notes)) == ([], {"tally": ["skipped_not_image"]})  # counted by the pipeline
     write(str(tmp_path / "out" / "a.jpg"), b"done before")
     assert tagged(fn.process(element)) == ([], {"tally": ["skipped_done"]})  # its colour copy exists
@@ -54,7 +55,7 @@ def test_read_photos_expands_a_zip_member_by_member(tmp_path, photos):
         z.writestr("../two.jpg", small)
         z.writestr("big.jpg", big)
     fn = read_photos(tmp_path / "out", max_bytes=(len(small) + len(big)) // 2)
-    main, tags = tagged(fn.process((sources.wire(str(archive)), b"box.zip", True)))
+    main, tags = tagged(fn.process(colorize.Input(wire(str(archive)), b"box.zip", True)))
     assert [(rel, origin) for rel, origin, _ in main] == [(b"one.jpg", f"{archive}!one.jpg")]
     assert sorted(path for path, _ in tags["failed"]) == [f"{archive}!../two.jpg", f"{archive}!big.jpg"]
     assert tags["tally"] == ["matched"] * 3  # members are counted as they are found
@@ -66,11 +67,11 @@ def test_prepare_model_input_yields_one_element_per_frame(photos):
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
     fn = colorize.PrepareModelInput(64, c.DEFAULT_MAX_PIXELS, with_grey=False)
     fn.setup()
-    out = list(fn.process((b"anim.gif", "anim.gif", buf.getvalue())))
+    out = list(fn.process(colorize.Photo(b"anim.gif", "anim.gif", buf.getvalue())))
     assert [key[3:] for key, _ in out] == [(0, 3), (1, 3), (2, 3)]
     assert out[0][0][2] == buf.getvalue() and out[1][0][2] is None  # only frame 0 carries the bytes
     assert all(x.shape == (64, 64, 1) and -1 <= x.min() <= x.max() <= 1 for _, x in out)
-    _, tags = tagged(fn.process((b"bad.jpg", "bad.jpg", b"\xff\xd8\xff garbage")))
+    _, tags = tagged(fn.process(colorize.Photo(b"bad.jpg", "bad.jpg", b"\xff\xd8\xff garbage")))
     assert [path for path, _ in tags["failed"]] == ["bad.jpg"]
 
 
@@ -81,7 +82,7 @@ def test_write_photos_joins_the_photos_own_lightness_with_the_predicted_colour(t
     fn.setup()
     ab = np.zeros((64, 64, 2), np.float32)
     ab[..., 1] = 40  # yellow everywhere
-    assert tagged(fn.process(((b"sub/c.jpg", "sub/c.jpg", data, 0, 1), PredictionResult(None, ab)))) == \
+    assert tagged(fn.process((colorize.FrameKey(b"sub/c.jpg", "sub/c.jpg", data, 0, 1), PredictionResult(None, ab)))) == \
         ([], {"tally": ["colorized"]})
     with Image.open(tmp_path / "sub" / "c.jpg") as im:
         out = np.asarray(im.convert("RGB"))
@@ -98,7 +99,7 @@ def test_prepare_training_example_tags_skips_and_failures(tmp_path, photos):
     results = {}
     for name, data in paths.items():
         path = write(str(tmp_path / name), data)
-        results[name] = tagged(fn.process((sources.wire(path), sources.wire(name), None)))
+        results[name] = tagged(fn.process(preprocess.Source(wire(path), wire(name), None)))
     main, _ = results["ok.jpg"]
     (source, split_key, l_bytes, ab_bytes), grey = main[0]
     assert split_key == b"ok.jpg" and len(l_bytes) == 32 * 32 and len(ab_bytes) == 32 * 32 * 2 and grey is None
@@ -113,7 +114,7 @@ def test_encode_records_writes_what_the_reader_parses(photos):
     fn.setup()
     l_q = np.arange(32 * 32, dtype=np.uint8).reshape(32, 32)
     ab_q = np.full((32, 32, 2), -5, np.int8)
-    [(split, data)], tags = tagged(fn.process((("p.jpg", b"p.jpg", l_q.tobytes(), ab_q.tobytes()), None)))
+    [(split, data)], tags = tagged(fn.process((preprocess.Example("p.jpg", b"p.jpg", l_q.tobytes(), ab_q.tobytes()), None)))
     assert tags == {"tally": ["written_train"]}
     ex = records.parse_example(data)
     assert split == "train" and ex[c.KEY_SOURCE] == [b"p.jpg"] and ex[c.KEY_HEIGHT] == [32]
@@ -129,7 +130,7 @@ def test_a_bundles_last_photos_reach_the_bar_when_the_bundle_ends(tmp_path):
     fn.setup()
     zeros = (np.zeros(64, np.uint8).tobytes(), np.zeros(128, np.int8).tobytes())
     for i in range(32):
-        list(fn.process(((f"{i}.jpg", f"{i}.jpg".encode(), *zeros), None)))
+        list(fn.process((preprocess.Example(f"{i}.jpg", f"{i}.jpg".encode(), *zeros), None)))
     assert progress.done_in(folder) < 32  # the first tick published; the burst after it waits
     fn.finish_bundle()
     assert progress.done_in(folder) == 32

@@ -7,6 +7,8 @@ import sys
 import apache_beam as beam
 import numpy as np
 import pytest
+
+from basics.paths import wire
 from PIL import Image
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -16,9 +18,10 @@ import tfrecords
 from tests.helpers import bad_inputs, jpeg_bytes, write
 from pipeline import preprocess, sources
 from model.inception import WeightsError, build_inception
-from tfrecords import photos as images, view
+from basics import photos as images, view
 from tfrecords import contract as c
-from tfrecords.lab import rgb_to_lab
+from basics.lab import rgb_to_lab
+from commands import preprocess as preprocess_command
 
 pytestmark = pytest.mark.slow  # runs the real command end to end
 
@@ -45,13 +48,13 @@ def photo_tree(tmp_path_factory, photos):
 @pytest.fixture(scope="module")
 def dataset(photo_tree, tmp_path_factory):
     out = tmp_path_factory.mktemp("records")
-    info = preprocess.run(["--input", str(photo_tree), "--output", str(out), "--image-size", str(SIZE),
+    info = preprocess_command.job(["--input", str(photo_tree), "--output", str(out), "--image-size", str(SIZE),
                            "--inception-weights", "random", "--val-fraction", "0.3"], test_pipeline=in_process_pipeline())
     return out, info
 
 
 def test_decode_step_tags_every_bad_input(photo_tree):
-    inputs = [(sources.wire(f.path), sources.wire(f.relpath), None) for f in sources.list_files(str(photo_tree))]
+    inputs = [preprocess.Source(wire(f.path), wire(f.relpath), None) for f in sources.list_files(str(photo_tree))]
     with in_process_pipeline() as p:
         out = (p | beam.Create(inputs)
                | beam.ParDo(preprocess.PrepareTrainingExample(SIZE, c.DEFAULT_MAX_PIXELS, 2**29, False))
@@ -115,7 +118,7 @@ def test_split_is_the_same_wherever_the_folder_lies(photos, tmp_path, monkeypatc
 
     def splits(folder):
         out = tmp_path / f"records_{len(os.listdir(tmp_path))}"
-        preprocess.run(["--input", str(folder), "--output", str(out), "--image-size", "32", "--embedding", "none",
+        preprocess_command.job(["--input", str(folder), "--output", str(out), "--image-size", "32", "--embedding", "none",
                         "--val-fraction", "0.3"], test_pipeline=in_process_pipeline())
         return {os.path.relpath(ex["source"].decode(), folder): split for split in c.SPLITS
                 for ex in tfrecords.load(str(out), split).as_numpy_iterator()}
@@ -148,7 +151,7 @@ def test_dataset_json_describes_the_records(dataset):
 def test_tfds_source_with_mock_data(tmp_path):
     import tensorflow_datasets as tfds
     with tfds.testing.mock_data(num_examples=6):
-        info = preprocess.run(["--input", "tfds:tf_flowers:train", "--output", str(tmp_path), "--image-size", "32",
+        info = preprocess_command.job(["--input", "tfds:tf_flowers:train", "--output", str(tmp_path), "--image-size", "32",
                                "--embedding", "none", "--val-fraction", "0"], test_pipeline=in_process_pipeline())
     n = info["counts"]
     assert n["matched"] == 6 == n["written"] + n["skipped"] + n["failed"] and n["written"] > 0
@@ -231,7 +234,7 @@ def test_on_jax_photos_reach_inception_in_whole_batches(tmp_path, photos, monkey
         lengths.append(len(batch))
         return run_inference(self, batch, model, inference_args)
     monkeypatch.setattr(embedding.InceptionEmbeddingHandler, "run_inference", recorded)
-    info = preprocess.run(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--image-size", "32",
+    info = preprocess_command.job(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--image-size", "32",
                            "--inception-weights", "random", "--batch-size", "4"], test_pipeline=in_process_pipeline())
     assert info["counts"]["written"] == 16
     assert spreads == [4] and lengths == [4, 4, 4, 4]  # whole batches, not one photo and then a few

@@ -10,8 +10,10 @@ import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipeline import beam_support, colorize, preprocess
+from pipeline import beam_support
 from tests.helpers import bad_inputs, jpeg_bytes, write
+from commands import run as run_command
+from commands import preprocess as preprocess_command
 
 DATAFLOW = ["--runner", "DataflowRunner", "--project", "test-project", "--region", "us-central1",
             "--temp_location", "gs://bucket/tmp", "--dry_run=True", "--no_auth", "--sdk_location=container"]
@@ -54,7 +56,7 @@ def no_metrics(monkeypatch):
 def test_run_report_is_exact_without_metrics(photos, tmp_path, no_metrics):
     src = archive_of(photos, str(tmp_path / "in"))
     out = str(tmp_path / "out")
-    report = colorize.run(["--input", src, "--output", out], test_pipeline=TestPipeline(runner=FnApiRunner()))
+    report = run_command.job(["--input", src, "--output", out], test_pipeline=TestPipeline(runner=FnApiRunner()))
     n = report["counts"]
     inputs = sum(len(fs) for _, _, fs in os.walk(src))
     failures = open(os.path.join(out, "_failures.jsonl")).read().splitlines()
@@ -65,7 +67,7 @@ def test_run_report_is_exact_without_metrics(photos, tmp_path, no_metrics):
     assert n["skipped_not_image"] == 1 and n["colorized"] == len(written) == inputs - 5
     assert json.load(open(os.path.join(out, "_report.json")))["counts"] == n
     assert not os.path.exists(os.path.join(out, beam_support.COUNTS_FILE))  # its counts went into the report
-    again = colorize.run(["--input", src, "--output", out], test_pipeline=TestPipeline(runner=FnApiRunner()))
+    again = run_command.job(["--input", src, "--output", out], test_pipeline=TestPipeline(runner=FnApiRunner()))
     assert again["counts"]["skipped_done"] == n["colorized"] and again["counts"]["colorized"] == 0
 
 
@@ -73,7 +75,7 @@ def test_run_report_is_exact_without_metrics(photos, tmp_path, no_metrics):
 def test_dataset_json_is_exact_without_metrics(photos, tmp_path, no_metrics):
     src = archive_of(photos, str(tmp_path / "in"))
     out = str(tmp_path / "records")
-    info = preprocess.run(["--input", src, "--output", out, "--image-size", "32", "--embedding", "none",
+    info = preprocess_command.job(["--input", src, "--output", out, "--image-size", "32", "--embedding", "none",
                            "--val-fraction", "0.3"], test_pipeline=TestPipeline(runner=FnApiRunner()))
     n = info["counts"]
     inputs = sum(len(fs) for _, _, fs in os.walk(src))

@@ -7,7 +7,7 @@ from tfrecords import records
 
 def test_hand_written_example_is_what_tensorflow_writes_and_parses(photos):
     import tensorflow as tf
-    from tfrecords import view
+    from basics import view
     l_q, ab_q, _ = view.training_example(photos["coffee"], 24)
     emb = np.random.default_rng(1).standard_normal(1000).astype(np.float32)
     for embedding in (None, emb):

@@ -3,8 +3,8 @@ import numpy as np
 from PIL import Image
 
 from tfrecords import contract as c
-from tfrecords import view
-from tfrecords.lab import lightness
+from basics import view
+from basics.lab import lightness
 
 
 def test_on_a_square_photo_training_and_inference_see_the_same_pixels(photos):

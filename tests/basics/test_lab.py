@@ -3,7 +3,7 @@ import numpy as np
 import skimage.color
 
 from tfrecords import contract as c
-from tfrecords.lab import lab_to_rgb, lightness, rgb_to_lab
+from basics.lab import lab_to_rgb, lightness, rgb_to_lab
 
 
 def test_rgb_to_lab_matches_skimage_on_random_colours():
@@ -25,7 +25,7 @@ def test_lab_to_rgb_matches_skimage_and_inverts(photos):
 
 
 def test_uint8_output_equals_the_rounded_exact_curve(photos):
-    from tfrecords.lab import lab_to_rgb_uint8
+    from basics.lab import lab_to_rgb_uint8
     lab = np.concatenate([rgb_to_lab(photos["flower"]).reshape(-1, 3),
                           np.random.default_rng(1).uniform([0, -110, -110], [100, 110, 110], (20000, 3))])
     exact = np.round(lab_to_rgb(lab) * 255)

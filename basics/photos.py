@@ -1,7 +1,7 @@
 """Decoding photos of every kind into upright 8-bit pixels (PIL and NumPy only: no Beam, no TensorFlow).
 
 Each failure is an `ImageError` with a one-line reason; the stages count and list them. What the
-network sees of the decoded pixels is decided in `tfrecords.view`.
+network sees of the decoded pixels is decided in `basics.view`.
 """
 import io
 import warnings
@@ -9,9 +9,9 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tfrecords import contract as c
-from tfrecords.errors import UserError, reason_of
+from basics.errors import UserError, reason_of
 
+DEFAULT_MAX_PIXELS = 200_000_000  # decompression-bomb limit; a 50-megapixel scan passes
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
 # Pillow's own bomb check is a warning below 2x its limit; ours is a hard, configurable limit.
@@ -26,7 +26,7 @@ def is_image_name(path):
     return path.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def open_image(data, max_pixels=c.DEFAULT_MAX_PIXELS):
+def open_image(data, max_pixels=DEFAULT_MAX_PIXELS):
     """Opens encoded bytes lazily, refusing empty files and images over the pixel limit."""
     if not data:
         raise ImageError("empty file (0 bytes)")
@@ -110,7 +110,7 @@ def to_rgb(im):
     return im.convert("RGB")
 
 
-def frames(data, max_pixels=c.DEFAULT_MAX_PIXELS, draft_size=None):
+def frames(data, max_pixels=DEFAULT_MAX_PIXELS, draft_size=None):
     """(index, count, upright image) for every frame of an animation and every page of a multi-page
     file, one at a time; a plain photo is one frame.
 
@@ -132,7 +132,7 @@ def frames(data, max_pixels=c.DEFAULT_MAX_PIXELS, draft_size=None):
         yield i, n, to_upright(im, draft_size if n == 1 else None)
 
 
-def decode_rgb(data, max_pixels=c.DEFAULT_MAX_PIXELS, draft_size=None):
+def decode_rgb(data, max_pixels=DEFAULT_MAX_PIXELS, draft_size=None):
     """Encoded bytes -> upright uint8 RGB array [H, W, 3]."""
     im = to_upright(open_image(data, max_pixels), draft_size)
     return np.asarray(to_rgb(im))

@@ -5,7 +5,7 @@ import pytest
 from tests.helpers import bad_inputs
 from PIL import Image
 
-from tfrecords import photos as images, view
+from basics import photos as images, view
 from tfrecords import contract as c
 
 

@@ -2,9 +2,9 @@
 
 The command line prints `colorize COMMAND: error: <message>` and exits 2 for any of them; every
 other exception is a bug and keeps its traceback. The stages subclass it where a concept lives
-(`InputError` for inputs, `ImageError` for photos, `ModelError` for model directories, ...).
+(`InputError` for inputs, `ImageError` for photos, `OutputError` for output folders, ...);
+`ModelError` lives here, beside the root, because every model module raises it.
 """
-import argparse
 import re
 
 
@@ -32,27 +32,5 @@ def reason_of(error):
     return (text.splitlines()[0].strip() if text else "") or type(error).__name__
 
 
-def _number(text, kind, ok, bound):
-    """argparse type helper: `text` as `kind`, or a one-line error saying which bound it misses."""
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
-    if not ok(value):
-        raise argparse.ArgumentTypeError(f"{value} {bound}")
-    return value
-
-
-def positive_int(text):
-    """argparse type: an integer of at least 1."""
-    return _number(text, int, lambda v: v >= 1, "is not at least 1")
-
-
-def positive_float(text):
-    """argparse type: a number above 0."""
-    return _number(text, float, lambda v: v > 0, "is not above 0")
-
-
-def non_negative_float(text):
-    """argparse type: a number of at least 0."""
-    return _number(text, float, lambda v: v >= 0, "is below 0")
+class ModelError(UserError):
+    """A model that cannot be built, loaded or used as asked; str() says why."""

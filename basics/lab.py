@@ -1,4 +1,5 @@
-"""sRGB (D65) <-> CIE Lab conversion in NumPy, matching skimage.color.rgb2lab / lab2rgb.
+"""sRGB (D65) <-> CIE Lab conversion in NumPy, matching skimage.color.rgb2lab / lab2rgb, and Lab as numbers: the
+network's scaling to [-1, 1] and the records' 8-bit quantization (part of the data contract, tfrecords.contract).
 
 NumPy only (no TensorFlow), so Beam workers, the trainer on any Keras backend and the
 inference stage all share one implementation.
@@ -61,13 +62,13 @@ def _lab_to_linear_channels(lab):
     return [m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3)]
 
 
-def _lab_to_linear(lab):
+def lab_to_linear(lab):
     return np.stack(_lab_to_linear_channels(lab), axis=-1)
 
 
 def lab_to_rgb(lab):
     """[..., 3] Lab -> float32 sRGB in [0, 1] (out-of-gamut colours clipped)."""
-    return np.clip(_linear_to_srgb(_lab_to_linear(lab)), 0.0, 1.0).astype(np.float32)
+    return np.clip(_linear_to_srgb(lab_to_linear(lab)), 0.0, 1.0).astype(np.float32)
 
 
 # Linear light -> 8-bit sRGB by table: 65536 steps are fine enough that the result equals the
@@ -116,3 +117,56 @@ def grey_rgb_from_lightness(l):
     y = _f_inv((np.asarray(l, dtype=np.float32) + 16.0) / 116.0)
     grey = np.round(np.clip(_linear_to_srgb(y), 0.0, 1.0) * 255.0).astype(np.uint8)
     return np.repeat(grey[..., None], 3, axis=-1)
+
+
+# Scaling the models see. L in [0, 100] -> [-1, 1]; ab divided by a fixed 110, which holds the
+# whole sRGB gamut (|a|, |b| <= 108 for sRGB colours) inside [-1, 1].
+L_SCALE = 50.0
+AB_DIVISOR = 110.0
+
+# Quantization in records: L as uint8 (step 100/255, error <= 0.2 L units); ab as int8 of the
+# scaled value * 127 (step 110/127 = 0.87 ab units, error <= 0.44 ab units).
+L_QUANT = 255.0 / 100.0
+AB_QUANT = 127.0
+
+
+def scale_l(l):
+    return np.asarray(l, np.float32) / L_SCALE - 1.0
+
+
+def unscale_l(l_scaled):
+    return (np.asarray(l_scaled, np.float32) + 1.0) * L_SCALE
+
+
+def scale_ab(ab):
+    return np.asarray(ab, np.float32) / AB_DIVISOR
+
+
+def unscale_ab(ab_scaled):
+    return np.asarray(ab_scaled, np.float32) * AB_DIVISOR
+
+
+def quantize_l(l):
+    return np.clip(np.round(np.asarray(l, np.float32) * L_QUANT), 0, 255).astype(np.uint8)
+
+
+def dequantize_l(q):
+    return np.asarray(q, np.float32) / L_QUANT
+
+
+def quantize_ab(ab):
+    return np.clip(np.round(scale_ab(ab) * AB_QUANT), -127, 127).astype(np.int8)
+
+
+def dequantize_ab(q):
+    return unscale_ab(np.asarray(q, np.float32) / AB_QUANT)
+
+
+def model_l_from_record(q):
+    """Record L (uint8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
+    return q * (1.0 / (L_QUANT * L_SCALE)) - 1.0
+
+
+def model_ab_from_record(q):
+    """Record ab (int8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
+    return q * (1.0 / AB_QUANT)

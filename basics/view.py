@@ -16,10 +16,11 @@ So on a square photo the two views are the same pixels (tested).
 import numpy as np
 from PIL import Image
 
-from tfrecords import contract as c
-from tfrecords.lab import grey_rgb_from_lightness, lightness, rgb_to_lab
-from tfrecords.photos import SkipImage
+from basics.lab import grey_rgb_from_lightness, lightness, quantize_ab, quantize_l, rgb_to_lab, scale_l
+from basics.photos import SkipImage
 
+INCEPTION_SIZE = 299  # Inception-ResNet-v2's input side
+MIN_SIDE = 32  # preprocess skips images whose short side is smaller: upscaled thumbnails teach blur
 CROP, SQUEEZE = "centre square", "whole photo squeezed"
 TRAINING_VIEW, INFERENCE_VIEW = CROP, SQUEEZE
 # A photo whose pixels' chroma (|ab|) at the 99th percentile is below this has no colour to learn from.
@@ -42,12 +43,12 @@ def square(pixels, size, view):
 def model_input(pixels, size):
     """A whole photo (uint8 RGB or grey) -> [size, size, 1] float32 L scaled to [-1, 1]: what the
     network sees at evaluation and colorization (colour photos lose their colour)."""
-    return c.scale_l(lightness(square(pixels, size, INFERENCE_VIEW)))[..., None]
+    return scale_l(lightness(square(pixels, size, INFERENCE_VIEW)))[..., None]
 
 
 def inception_input(pixels, view=INFERENCE_VIEW):
     """A photo -> Inception's input: its black-and-white version, 3 equal uint8 channels, 299 x 299."""
-    return grey_rgb_from_lightness(lightness(square(pixels, c.INCEPTION_SIZE, view)))
+    return grey_rgb_from_lightness(lightness(square(pixels, INCEPTION_SIZE, view)))
 
 
 def training_example(rgb, size):
@@ -56,12 +57,12 @@ def training_example(rgb, size):
     Raises SkipImage for photos under MIN_SIDE px and for photos without colour: neither teaches colour.
     """
     h, w = rgb.shape[:2]
-    if min(h, w) < c.MIN_SIDE:
-        raise SkipImage("too small", f"{w}x{h}, short side under {c.MIN_SIDE} px")
+    if min(h, w) < MIN_SIDE:
+        raise SkipImage("too small", f"{w}x{h}, short side under {MIN_SIDE} px")
     lab = rgb_to_lab(square(rgb, size, TRAINING_VIEW))
     if not has_colour(lab):
         raise SkipImage("no colour", "a greyscale photo")
-    return c.quantize_l(lab[..., 0]), c.quantize_ab(lab[..., 1:]), inception_input(rgb, TRAINING_VIEW)
+    return quantize_l(lab[..., 0]), quantize_ab(lab[..., 1:]), inception_input(rgb, TRAINING_VIEW)
 
 
 def has_colour(lab):

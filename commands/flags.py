@@ -1,0 +1,88 @@
+"""What every command's flags share: argparse types that refuse a bad number in one line, saying which
+bound it misses; the check that refuses an unknown flag with the nearest known name; the Beam stages' shared
+help texts and their dry-run summary. Nothing here imports Beam until a Beam stage's flags are checked."""
+import argparse
+import difflib
+
+from basics.errors import UserError
+
+
+def _number(text, kind, ok, bound):
+    """argparse type helper: `text` as `kind`, or a one-line error saying which bound it misses."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{value} {bound}")
+    return value
+
+
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    return _number(text, int, lambda v: v >= 1, "is not at least 1")
+
+
+def positive_float(text):
+    """argparse type: a number above 0."""
+    return _number(text, float, lambda v: v > 0, "is not above 0")
+
+
+def non_negative_float(text):
+    """argparse type: a number of at least 0."""
+    return _number(text, float, lambda v: v >= 0, "is below 0")
+
+
+SHARE_HELP = ("one copy of the model for all worker processes of a machine, served to the others by the first "
+              "(a GPU machine or a Dataflow GPU worker then loads and compiles it once, not once a process)")
+VERBOSE_HELP = "show Beam's and TensorFlow's logs instead of a progress bar"
+
+
+def _beam_option_parser():
+    """An argparse parser that knows every pipeline option Beam defines (runner, Dataflow, worker, SDK...)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+    for cls in dict.fromkeys(subclasses(PipelineOptions)):
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:  # an option two option classes both define: the first one's stands
+            continue
+    return parser
+
+
+def check_flags(command, beam_args, own_parser):
+    """Refuses, in one line, a flag that is neither the command's nor a Beam pipeline option (a typo such as
+    --overwite would otherwise reach Beam, which ignores it, and the run would not do what was asked), with
+    the nearest known name; and runners that would run these pipelines wrongly (check_runner)."""
+    from pipeline.beam_support import check_runner
+    check_runner(beam_args)
+    beam = _beam_option_parser()
+    _, unknown = beam.parse_known_args(list(beam_args))
+    if not unknown:
+        return
+    flag = next((u.split("=", 1)[0] for u in unknown if u.startswith("-")), None)
+    if flag is None:
+        raise UserError(f"unexpected argument {unknown[0]!r}: every value goes with a flag (see 'colorize {command} "
+                        "--help')")
+    known = [o for a in own_parser._actions for o in a.option_strings] + \
+            [o for a in beam._actions for o in a.option_strings]
+    near = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+    raise UserError(f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "") +
+                    f" (not an option of 'colorize {command}' nor a Beam pipeline option; see --help)")
+
+
+def split_beam_args(parser: argparse.ArgumentParser, command: str, argv: list[str]) -> tuple[argparse.Namespace, tuple]:
+    """A Beam stage's own flags, and the rest as Beam pipeline options, every one of them known (check_flags)."""
+    args, beam_args = parser.parse_known_args(argv)
+    check_flags(command, beam_args, parser)
+    return args, tuple(beam_args)
+
+
+def dry_run_summary(report: dict) -> int:
+    print(f"dry run of {report['what']}: the job was built, not submitted; its steps: {', '.join(report['job_steps'])}")
+    return 0
