@@ -5,6 +5,7 @@ import os
 import sys
 
 from basics.errors import UserError, reason_of
+from commands.flags import import_tensorflow_quietly
 
 # With Keras on JAX, every Beam worker process of a local run loads the model onto the same GPU: each
 # takes the memory it needs instead of XLA's default of 75 % of the device for the first one.
@@ -51,28 +52,6 @@ def _quiet(verbose):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _import_tensorflow_quietly():
-    """TensorFlow's C++ start-up notices (oneDNN, CPU features) go straight to file descriptor 2 before its
-    logging is set up, and TF_CPP_MIN_LOG_LEVEL does not reach them: on processors with oneDNN's fast paths
-    every command began with three lines of noise before its own one-line error. Import it (once, as the
-    command would) with descriptor 2 pointed at /dev/null. Returns whether TensorFlow was imported; a
-    missing or broken one is left to whatever needs it, which says so itself."""
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
-        return False
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-        return True
-    except ImportError:
-        return False
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _dispatch(command: str, argv: list[str]) -> int:
     if command not in COMMANDS:
         print(USAGE, file=sys.stderr)
@@ -87,8 +66,8 @@ def main(argv=None):
         print(USAGE)
         return 0 if argv else 2
     _quiet("--verbose" in argv)
-    if "--verbose" not in argv and argv[0] in COMMANDS:
-        _import_tensorflow_quietly()
+    if argv[0] in ("train", "evaluate") and "--verbose" not in argv and not {"-h", "--help"} & set(argv):
+        import_tensorflow_quietly()  # they import it as they load; run and preprocess once their flags are good
     try:
         return _dispatch(argv[0], argv[1:])
     except UserError as e:  # anything else is a bug and keeps its traceback

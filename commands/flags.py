@@ -3,6 +3,8 @@ bound it misses; the check that refuses an unknown flag with the nearest known n
 help texts and their dry-run summary. Nothing here imports Beam until a Beam stage's flags are checked."""
 import argparse
 import difflib
+import os
+import sys
 
 from basics.errors import UserError
 
@@ -86,3 +88,25 @@ def split_beam_args(parser: argparse.ArgumentParser, command: str, argv: list[st
 def dry_run_summary(report: dict) -> int:
     print(f"dry run of {report['what']}: the job was built, not submitted; its steps: {', '.join(report['job_steps'])}")
     return 0
+
+
+def import_tensorflow_quietly() -> bool:
+    """TensorFlow's C++ start-up notices (oneDNN, CPU features) go straight to file descriptor 2 before its
+    logging is set up, and TF_CPP_MIN_LOG_LEVEL does not reach them: on processors with oneDNN's fast paths
+    every command began with three lines of noise before its own one-line error. Import it (once, as the
+    command would) with descriptor 2 pointed at /dev/null. Returns whether TensorFlow was imported; a
+    missing or broken one is left to whatever needs it, which says so itself."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
+        return False
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+        return True
+    except ImportError:
+        return False
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

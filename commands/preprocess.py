@@ -4,7 +4,8 @@ import argparse
 import sys
 
 from basics.photos import DEFAULT_MAX_PIXELS
-from commands.flags import SHARE_HELP, VERBOSE_HELP, dry_run_summary, positive_int, split_beam_args
+from commands.flags import (SHARE_HELP, VERBOSE_HELP, dry_run_summary, import_tensorflow_quietly, positive_int,
+                            split_beam_args)
 from pipeline.options import PreprocessOptions
 from pipeline.sources import DEFAULT_MAX_FILE_MB
 from tfrecords import contract as c
@@ -57,6 +58,8 @@ def options(argv: list[str]) -> PreprocessOptions:
 def job(argv: list[str], test_pipeline=None) -> dict:
     """Parses the flags and runs the stage; returns dataset.json's contents (with output and failures)."""
     opts = options(argv)
+    if not opts.verbose:
+        import_tensorflow_quietly()
     from pipeline import preprocess  # Beam loads only once the flags are good
     return preprocess.run(opts, test_pipeline)
 

@@ -4,7 +4,8 @@ import argparse
 import sys
 
 from basics.photos import DEFAULT_MAX_PIXELS
-from commands.flags import (SHARE_HELP, VERBOSE_HELP, dry_run_summary, non_negative_float, positive_int,
+from commands.flags import (SHARE_HELP, VERBOSE_HELP, dry_run_summary, import_tensorflow_quietly, non_negative_float,
+                            positive_int,
                             split_beam_args)
 from pipeline.options import RunOptions
 from pipeline.sources import DEFAULT_MAX_FILE_MB
@@ -46,6 +47,8 @@ def options(argv: list[str]) -> RunOptions:
 def job(argv: list[str], test_pipeline=None) -> dict:
     """Parses the flags and runs the stage; returns its report."""
     opts = options(argv)
+    if not opts.verbose:
+        import_tensorflow_quietly()
     from pipeline import colorize  # Beam and the model's backend load only once the flags are good
     return colorize.run(opts, test_pipeline)
 

@@ -1,6 +1,6 @@
 """From a photo's own L to a full-resolution colour photo: prediction and merge.
 
-The model sees the photo as `tfrecords.view.model_input` makes it; its ab is upsampled to the photo's full size and
+The model sees the photo as `basics.view.model_input` makes it; its ab is upsampled to the photo's full size and
 joined with the photo's OWN full-resolution L, so no detail is lost. The merge works in strips of
 rows so a 50-megapixel scan needs only a few copies of itself in memory.
 """

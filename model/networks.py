@@ -103,7 +103,7 @@ def _decoder(x, head="regression", skips=None, width=1):
 @keras.saving.register_keras_serializable(package="colorize")
 class ImageNetGrey(layers.Layer):
     """L scaled to [-1, 1] [..., 1] -> the grey sRGB photo ImageNet networks expect, three equal channels
-    normalised with ImageNet's mean and std: L -> Y (CIE) -> sRGB gamma, as tfrecords.lab converts."""
+    normalised with ImageNet's mean and std: L -> Y (CIE) -> sRGB gamma, as basics.lab converts."""
 
     def call(self, l_scaled):
         from model.efficientnet import IMAGENET_MEAN, IMAGENET_STD

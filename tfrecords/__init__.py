@@ -1,8 +1,7 @@
 """The data contract between the stages, and the readers of the records.
 
-The bottom of the project: nothing here imports `model` or `pipeline`. `contract` (scaling, keys,
-embedding identity), `lab` (colour), `photos` (decoding), `view` (what the network sees of a photo),
-`records` (writer and readers), `errors` (the one error hierarchy).
+Below `model` and `pipeline`, above `basics` (colour maths, photos, the network's view, paths, remote I/O,
+errors): `contract` (scaling, keys, embedding identity, the split), `records` (writer and readers).
 
 `tfrecords.load(data_dir, split)` gives a tf.data.Dataset of dicts; `read_arrays` gives the same
 data as NumPy arrays without TensorFlow (for training on other Keras backends).
