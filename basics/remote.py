@@ -6,6 +6,7 @@ work (and `colorize evaluate`, `colorize train`) needs no Beam.
     exists / size / match / open_read / read_bytes / copy_to   reading
     create / rename / delete                                  writing (an object appears whole when closed)
 """
+import re
 from collections.abc import Iterable
 from typing import IO
 
@@ -49,7 +50,6 @@ def size(path: str) -> int:
 
 def escape_glob(path: str) -> str:
     """A literal path as a pattern: [ ] * ? stand for themselves."""
-    import re
     return re.sub(r"([*?\[])", r"[\1]", path)
 
 

@@ -5,8 +5,7 @@ import sys
 
 from basics.photos import DEFAULT_MAX_PIXELS
 from commands.flags import (SHARE_HELP, VERBOSE_HELP, dry_run_summary, import_tensorflow_quietly, non_negative_float,
-                            positive_int,
-                            split_beam_args)
+                            positive_int, split_beam_args)
 from pipeline.options import RunOptions
 from pipeline.sources import DEFAULT_MAX_FILE_MB
 
