@@ -205,23 +205,31 @@ def test_training_levers_cosine_ema_zoom_and_a_built_in_vividness(records, tmp_p
     np.testing.assert_allclose(c.unscale_ab(np.asarray(model(x))), expected, atol=1e-3)
 
 
-def test_stop_before_ends_training_after_the_last_epoch_that_fits_before_a_deadline():
+def test_stop_before_ends_training_after_the_last_epoch_that_fits_before_a_deadline(monkeypatch):
     """The sweep's runs stop in time to be scored: after an epoch, if another as long would end past the
     deadline; the first epoch (the compile's) only when the deadline has passed; with time to spare every
-    epoch runs."""
-    import time
+    epoch runs. The clock is the test's (each epoch takes exactly 0.3 s of it), so a loaded machine's slow
+    compile cannot change the count."""
+    import types
     import keras
+    from model import train
     from model.train import StopBefore
+    clock = types.SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(train, "time", types.SimpleNamespace(time=lambda: clock.now))
     x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
 
     def epochs_run(deadline):
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
         model.compile(optimizer="adam", loss="mse")
-        slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: time.sleep(0.3))  # epochs of >= 0.3 s
+
+        def tick(*_):
+            clock.now += 0.3
+        slow = keras.callbacks.LambdaCallback(on_epoch_end=tick)  # runs before StopBefore's on_epoch_end
         return len(model.fit(x, x[:, :1], epochs=6, verbose=0, callbacks=[slow, StopBefore(deadline)]).history["loss"])
-    assert epochs_run(time.time() - 1) == 1      # past already: the epoch under way is the last
-    assert epochs_run(time.time() + 1.0) in (2, 3)  # the first, then room for one or two more of ~0.3 s, not six
-    assert epochs_run(time.time() + 60) == 6
+    assert epochs_run(clock.now - 1) == 1      # past already: the epoch under way is the last
+    # Ends at +0.3 (first: goes on), +0.6 (another would end at 0.9 < 1.0: goes on), +0.9 (1.2 > 1.0: stops).
+    assert epochs_run(clock.now + 1.0) == 3
+    assert epochs_run(clock.now + 60) == 6
 
 
 def test_a_pretrained_encoder_trains_from_imagenet_and_the_card_names_its_weights(records, tmp_path, photos):
