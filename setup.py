@@ -11,6 +11,7 @@ REQUIRED = [
     "importlib_resources",   # tensorflow-datasets needs it to build any dataset
     "google-crc32c",         # Beam's WriteToTFRecord needs a crc32c implementation
     "pillow>=12,<13",
+    "tifffile>=2024.1",      # 16-bit colour TIFFs (Pillow writes no 16-bit RGB)
     "numpy>=2,<3",
     "matplotlib>=3.8",
 ]
@@ -34,6 +35,7 @@ setuptools.setup(
         "jax": ["jax[cpu]==0.10.2"],            # KERAS_BACKEND=jax on CPU
         "gpu": ["jax[cuda12]==0.10.2"],         # KERAS_BACKEND=jax on an NVIDIA GPU (CUDA 12 wheels)
         "test": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.24", "scikit-learn>=1.5",
+                 "pypng>=0.20220715",           # reads 16-bit PNGs back independently of the writer
                  "apache-beam[gcp]==2.77.0",    # the offline Dataflow job test
                  "jax[cpu]==0.10.2",            # the JAX-backend test
                  *ENCODERS],

@@ -93,16 +93,22 @@ _LINEAR_LUT = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0).astype(n
 _Y_WEIGHTS = (_RGB_TO_XYZ[1] / _WHITE_D65[1]).astype(np.float32)
 
 
-def lightness(rgb_or_gray):
-    """CIE L* of uint8 sRGB [..., 3] or uint8 grey [...] pixels, float32 in [0, 100]."""
+def lightness(rgb_or_gray: np.ndarray) -> np.ndarray:
+    """CIE L* of sRGB [..., 3] or grey [...] pixels, uint8 or uint16 (a 16-bit master), float32 in [0, 100]."""
     arr = np.asarray(rgb_or_gray)
-    if arr.dtype != np.uint8:
-        raise TypeError(f"lightness() takes uint8 pixels, got {arr.dtype}")
+    if arr.dtype == np.uint8:
+        linear, grey = _LINEAR_LUT, _L_OF_GREY
+    elif arr.dtype == np.uint16:
+        linear, grey = _tables16()
+    else:
+        raise TypeError(f"lightness() takes uint8 or uint16 pixels, got {arr.dtype}")
     if arr.ndim == 3 and arr.shape[-1] == 3:
-        y = (_LINEAR_LUT[arr[..., 0]] * _Y_WEIGHTS[0] + _LINEAR_LUT[arr[..., 1]] * _Y_WEIGHTS[1]
-             + _LINEAR_LUT[arr[..., 2]] * _Y_WEIGHTS[2])
+        y = (linear[arr[..., 0]] * _Y_WEIGHTS[0] + linear[arr[..., 1]] * _Y_WEIGHTS[1]
+             + linear[arr[..., 2]] * _Y_WEIGHTS[2])
+        if arr.dtype == np.uint16:  # the 65536-step table of L would round away a 16-bit master's finest steps
+            return (116.0 * _f(y) - 16.0).astype(np.float32)
         return _L_OF_Y[np.clip(y * _Y_STEPS + 0.5, 0, _Y_STEPS).astype(np.int32)]
-    return _L_OF_GREY[arr]
+    return grey[arr]
 
 
 # L of luminance Y in [0, 1] by table (65536 steps: at most 0.014 L units from the exact value),
@@ -110,6 +116,27 @@ def lightness(rgb_or_gray):
 _Y_STEPS = 65535
 _L_OF_Y = (116.0 * _f(np.arange(_Y_STEPS + 1) / _Y_STEPS) - 16.0).astype(np.float32)
 _L_OF_GREY = (116.0 * _f(_LINEAR_LUT.astype(np.float64) * float(_Y_WEIGHTS.sum())) - 16.0).astype(np.float32)
+
+
+_TABLES16 = []
+
+
+def _tables16():
+    """(linear light, L of a grey level) for each of the 65536 levels of 16-bit pixels, made on first use."""
+    if not _TABLES16:
+        linear = _srgb_to_linear(np.arange(65536, dtype=np.float64) / 65535.0)
+        _TABLES16.append((linear.astype(np.float32),
+                          (116.0 * _f(linear * float(_Y_WEIGHTS.sum())) - 16.0).astype(np.float32)))
+    return _TABLES16[0]
+
+
+def lab_to_rgb_uint16(lab: np.ndarray) -> np.ndarray:
+    """Lab -> uint16 sRGB (out-of-gamut colours clipped): the colour copy of a 16-bit master, computed
+    exactly (no table), so L's 16-bit steps survive."""
+    out = np.empty(np.shape(lab), np.uint16)
+    for i, lin in enumerate(_lab_to_linear_channels(lab)):
+        out[..., i] = np.round(np.clip(_linear_to_srgb(lin), 0.0, 1.0) * 65535.0)
+    return out
 
 
 def grey_rgb_from_lightness(l):

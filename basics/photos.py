@@ -1,13 +1,17 @@
-"""Decoding photos of every kind into upright 8-bit pixels (PIL and NumPy only: no Beam, no TensorFlow).
+"""Decoding photos of every kind into upright pixels (PIL and NumPy only: no Beam, no TensorFlow): 8-bit for
+the network and for training (`pixels`, `decode_rgb`), and as the photo is kept for its colour copy (`master`:
+16-bit stays 16-bit, alpha stays, an ICC profile's colours become sRGB).
 
 Each failure is an `ImageError` with a one-line reason; the stages count and list them. What the
 network sees of the decoded pixels is decided in `basics.view`.
 """
 import io
+import logging
 import warnings
+from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from basics.errors import UserError, reason_of
 
@@ -152,3 +156,75 @@ class SkipImage(ImageError):
 def pixels(im):
     """An upright PIL image -> uint8 grey [H, W] (grey photos stay one channel) or RGB [H, W, 3]."""
     return np.asarray(im) if im.mode == "L" else np.asarray(to_rgb(im))
+
+
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+# Modes LittleCMS converts with a profile; 16-bit and float pixels it cannot take (read as sRGB).
+MANAGED_MODES = ("L", "LA", "RGB", "RGBA", "CMYK")
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+SRGB_PROFILE = _SRGB.tobytes()  # embedded in every colour copy that can hold one: it describes their pixels
+log = logging.getLogger("colorize")
+
+
+class Master(NamedTuple):
+    """A frame as its colour copy keeps it: `pixels` uint8 or uint16 (a 16-bit master), grey [H, W] or sRGB
+    [H, W, 3]; `alpha` [H, W] of the same type, or None."""
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+
+    @property
+    def bits(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+
+def master(im: Image.Image) -> Master:
+    """An upright image -> its Master: the pixels at their own depth, the alpha kept, colours that an ICC
+    profile describes converted to sRGB (the one space the network's Lab maths and the colour copy use)."""
+    alpha = None
+    if im.mode in SIXTEEN_BIT_MODES or im.mode == "I":
+        arr = np.asarray(im)
+        if im.mode == "I" and arr.min() >= 0 and arr.max() <= 255:  # 32-bit integers holding 8-bit levels
+            return Master(arr.astype(np.uint8), None)
+        return Master(np.clip(arr, 0, 65535).astype(np.uint16), None)
+    if im.mode == "F":
+        return Master(np.asarray(to_rgb(im).convert("L")), None)
+    if im.mode in ("LA", "La", "PA", "RGBA", "RGBa") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("LA" if im.mode in ("LA", "La") else "RGBA")
+        alpha = np.asarray(im.getchannel("A"))
+        im = im.convert("L" if im.mode == "LA" else "RGB")
+    elif im.mode not in ("L", "RGB", "CMYK"):
+        im = im.convert("L" if im.mode in ("1", "P") and _is_grey_palette(im) else "RGB")
+    im = to_srgb(im)
+    return Master(np.asarray(im if im.mode in ("L", "RGB") else im.convert("RGB")), alpha)
+
+
+def _is_grey_palette(im):
+    if im.mode == "1":
+        return True
+    entries = np.asarray(im.getpalette() or [], np.int32).reshape(-1, 3)
+    return bool(len(entries)) and bool((entries == entries[:, :1]).all())
+
+
+def to_srgb(im: Image.Image) -> Image.Image:
+    """Pixels an embedded ICC profile describes -> sRGB (grey with its own profile becomes RGB); untagged
+    pixels, and those already sRGB, are taken as sRGB. A profile LittleCMS cannot read is logged and the
+    pixels taken as sRGB: the photo is still coloured."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in MANAGED_MODES:
+        return im.convert("RGB") if im.mode == "CMYK" else im
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(profile) or "").lower().replace(" ", ""):
+            return im
+        return ImageCms.profileToProfile(im, profile, _SRGB, outputMode="RGB")
+    except Exception as e:  # LittleCMS raises PyCMSError, OSError, ValueError... for profiles it cannot use
+        log.warning("an ICC profile that cannot be used (%s): its pixels are read as sRGB", reason_of(e))
+        return im.convert("RGB") if im.mode == "CMYK" else im
+
+
+def eight_bit(pixels: np.ndarray) -> np.ndarray:
+    """uint16 levels -> the nearest uint8 levels (uint8 passes through): what the network and the gallery see
+    of a 16-bit master."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)

@@ -59,6 +59,9 @@ def summary(report: dict) -> int:
     n = report["counts"]
     print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
           f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")
+    if report.get("had_colour"):
+        print(f"{report['had_colour']} input(s) carried colour (a sepia or tinted print scanned in colour?): coloured "
+              "anew from their lightness, their own tint replaced")
     if report.get("gallery"):
         print(f"review the results: {report['gallery']}")
     if report.get("not_written"):

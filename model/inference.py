@@ -11,7 +11,7 @@ from PIL import Image
 
 from tfrecords import contract as c
 from basics import view
-from basics.lab import lab_to_rgb_uint8, lightness
+from basics.lab import lab_to_rgb_uint8, lab_to_rgb_uint16, lightness
 
 STRIP_ROWS = 512
 
@@ -97,17 +97,19 @@ def vivid(ab, vividness=1.0):
     return np.clip(np.asarray(ab, np.float32) * np.float32(vividness), -c.AB_DIVISOR, c.AB_DIVISOR)
 
 
-def merge(l_full, ab_small):
-    """The photo's own L [H, W] with upsampled ab -> uint8 sRGB [H, W, 3], strip by strip.
+def merge(l_full: np.ndarray, ab_small: np.ndarray, bits: int = 8) -> np.ndarray:
+    """The photo's own L [H, W] with upsampled ab -> sRGB [H, W, 3], uint8 (bits 8) or uint16 (bits 16: the
+    colour copy of a 16-bit master), strip by strip.
 
     Only one strip of upsampled ab exists at a time, so a 50-megapixel scan costs its L, its
     output and a strip, not a full-size float ab.
     """
     h, w = l_full.shape
-    out = np.empty((h, w, 3), np.uint8)
+    to_rgb = {8: lab_to_rgb_uint8, 16: lab_to_rgb_uint16}[bits]
+    out = np.empty((h, w, 3), np.uint8 if bits == 8 else np.uint16)
     for y in range(0, h, STRIP_ROWS):
         ab = upsample_ab(ab_small, w, h, range(y, y + STRIP_ROWS))
-        out[y:y + STRIP_ROWS] = lab_to_rgb_uint8(np.concatenate([l_full[y:y + STRIP_ROWS, :, None], ab], axis=-1))
+        out[y:y + STRIP_ROWS] = to_rgb(np.concatenate([l_full[y:y + STRIP_ROWS, :, None], ab], axis=-1))
     return out
 
 

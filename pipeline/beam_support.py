@@ -6,8 +6,6 @@ import logging
 import os
 import sys
 import tempfile
-import tarfile
-import zipfile
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -17,9 +15,11 @@ from basics import remote
 from basics.errors import UserError, reason_of
 
 NAMESPACE = "colorize"
-# What reading, decoding and writing one photo may raise: a listed failure of that photo, not of the
-# run (ImageError, TooLarge and OutputError are UserErrors). Anything else is a bug.
-PHOTO_ERRORS = (UserError, OSError, ValueError, EOFError, tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile)
+# Whatever reading, decoding, preparing, colouring or writing one photo raises (Pillow's struct.error on a
+# broken EXIF block, numpy's, the model's), that photo is a listed failure with its reason and the run goes
+# on: no list of error classes, which the next kind of broken file would slip past. KeyboardInterrupt and
+# SystemExit are not Exceptions: they still end the run.
+PHOTO_ERRORS = Exception
 log = logging.getLogger("colorize")
 
 
@@ -133,7 +133,11 @@ def failure(origin, error):
     """Counts a failed input (the pipeline counts the failures file's lines) and tags it for that file,
     with a readable one-line reason."""
     counter("failed").inc()
-    return beam.pvalue.TaggedOutput("failed", (origin, reason_of(error)))
+    reason = reason_of(error)
+    if not isinstance(error, (UserError, OSError, ValueError)):  # an unexpected kind: its name helps a bug report
+        kind = type(error)
+        reason = f"{kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__}: {reason}"
+    return beam.pvalue.TaggedOutput("failed", (origin, reason))
 
 
 def counter(name):

@@ -12,21 +12,20 @@ A rerun skips photos whose output exists, so a stopped job resumes by running th
 What the launcher guarantees before any worker starts: the model loads, the numbers make sense, the
 output folder is not the input, does not hold it, and no other run writes into it (a lock).
 """
-import io
+import itertools
 import os
 import posixpath
 import time
 import zipfile
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
-from PIL import Image
 
-from basics import photos, remote, view
+from basics import encoding, photos, remote, view
 from basics.errors import reason_of
-from basics.lab import lightness
+from basics.lab import lightness, rgb_to_lab
 from basics.paths import readable, unwire, wire
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
@@ -39,18 +38,6 @@ from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers b
 from tfrecords import contract as c
 
 REPORT, FAILURES, LOG = "_report.json", "_failures.jsonl", "_log.txt"
-JPEG_QUALITY = 95
-# Pillow format -> (save format, save options)
-WRITERS = {
-    "JPEG": ("JPEG", {"quality": JPEG_QUALITY, "subsampling": 0}),
-    "PNG": ("PNG", {"optimize": False}),
-    "TIFF": ("TIFF", {"compression": "tiff_lzw"}),
-    "BMP": ("BMP", {}),
-    "WEBP": ("WEBP", {"lossless": True}),
-    "GIF": ("PNG", {}),  # GIF holds 256 colours: colour copies of GIFs are PNG (animated: APNG)
-    "MPO": ("MPO", {"quality": JPEG_QUALITY, "subsampling": 0}),
-}
-MULTI_FRAME_FORMATS = ("TIFF", "PNG", "WEBP", "MPO")  # save formats that hold every frame / page
 
 
 # What flows between the DoFns. Paths travel as bytes (basics.paths.wire): names that are not UTF-8 keep
@@ -174,7 +161,10 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
             prepared = []
             # JPEGs decode at reduced scale here: only the model-size L is needed now.
             for i, n, im in photos.frames(data, self.max_pixels, draft_size=max(self.size, c.INCEPTION_SIZE)):
-                pixels = photos.pixels(im)
+                pixels = photos.eight_bit(photos.master(im).pixels)  # the L its colour copy keeps, as 8 bits
+                if i == 0 and pixels.ndim == 3 and view.has_colour(rgb_to_lab(view.square(pixels, self.size,
+                                                                                          view.INFERENCE_VIEW))):
+                    prepared.append(tally("had_colour"))  # a tinted (sepia) print scanned in colour
                 l_small = view.model_input(pixels, self.size)
                 example = (l_small, view.inception_input(pixels)) if self.with_grey else l_small
                 prepared.append((FrameKey(relpath, origin, data if i == 0 else None, i, n), example))
@@ -220,46 +210,30 @@ class ColorizationModelHandler(ModelHandler):
         return "colorize-model"
 
 
-def colour_frames(data, abs_small, max_pixels):
-    """Photo bytes and one small ab per frame -> (format, [(colour uint8 RGB, icc, exif, duration)]),
-    lazily: one full-resolution frame in memory at a time."""
+def colour_frames(data: bytes, abs_small: list, max_pixels: int) -> tuple[encoding.Style, Iterator]:
+    """Photo bytes and one small ab per frame -> (the copy's Style, its frames: (encoding.Frame, the frame's
+    8-bit pixels for the gallery)), lazily: one full-resolution frame in memory at a time."""
     opened = photos.open_image(data, max_pixels)
-    fmt = opened.format  # exif_transpose returns a new image without it
+    styled = []
 
     def frames():
         for (_, _, im), ab in zip(photos.frames(data, max_pixels), abs_small, strict=True):
-            pixels = photos.pixels(im)
-            # An ICC profile describes the input's pixels: keep it only where those were RGB too.
-            icc = im.info.get("icc_profile") if im.mode in ("RGB", "RGBA", "P") else None
-            yield inference.merge(lightness(pixels), ab), icc, im.getexif(), im.info.get("duration"), pixels
-    return fmt, frames()
+            m = photos.master(im)
+            if not styled:  # the first frame's depth decides the copy's (exif_transpose drops .format)
+                styled.append(encoding.style_of(opened, data, m.bits))
+            bits = styled[0].bits if m.bits == 16 else 8
+            colour = inference.merge(lightness(m.pixels), ab, bits)
+            yield encoding.Frame(colour, m.alpha, encoding.exif_of(im, opened), im.info.get("duration")), m.pixels
+    stream = frames()
+    first = next(stream)  # decodes frame 0, so the style is known before the encoder is chosen
+    return styled[0], itertools.chain([first], stream)
 
 
-def encode(fmt, frames):
-    """Colour frames -> file bytes in the input's format (several frames: every one of them)."""
-    save_fmt, options = WRITERS.get(fmt, ("PNG", {}))
-    first_pixels, icc, exif, duration, _ = next(frames)
-    extra = dict(options)
-    if icc and save_fmt in ("JPEG", "MPO", "PNG", "TIFF", "WEBP"):
-        extra["icc_profile"] = icc
-    if exif is not None and len(exif) and save_fmt in ("JPEG", "MPO", "PNG", "TIFF", "WEBP"):
-        extra["exif"] = exif.tobytes()
-    rest = [(Image.fromarray(px), d) for px, _, _, d, _ in frames]
-    if rest:
-        durations = [duration or 100] + [d or 100 for _, d in rest]
-        extra.update(save_all=True, append_images=[im for im, _ in rest])
-        if save_fmt in ("PNG", "WEBP"):
-            extra.update(duration=durations, loop=0)
-    buf = io.BytesIO()
-    Image.fromarray(first_pixels).save(buf, save_fmt, **extra)
-    return buf.getvalue()
-
-
-def keeping_first(frames, kept):
-    """Passes frames through, appending the first one to `kept`."""
-    for i, frame in enumerate(frames):
+def keeping_first(frames: Iterator, kept: list) -> Iterator[encoding.Frame]:
+    """Passes the encoding.Frames through, keeping the first (Frame, pixels) in `kept` for the gallery."""
+    for i, (frame, pixels) in enumerate(frames):
         if i == 0:
-            kept.append(frame)
+            kept.append((frame, pixels))
         yield frame
 
 
@@ -282,18 +256,18 @@ class WritePhotos(progress.Counting, beam.DoFn):
         out = output_relpath(unwire(relpath))
         first = []  # the first frame's (colour, pixels), kept for the gallery's thumbnails
         try:
-            fmt, frames = colour_frames(data, abs_small, self.max_pixels)
-            self.tree.write(out, encode(fmt, keeping_first(frames, first)))
+            style, frames = colour_frames(data, abs_small, self.max_pixels)
+            self.tree.write(out, encoding.encode(style, keeping_first(frames, first)))
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
             return
         yield tally("colorized")
         self.ticker.tick()
-        colour, pixels = first[0][0], first[0][4]
+        frame, pixels = first[0]
         try:
-            gallery.write_thumbnails(self.tree, out, pixels, colour)
-        except (OSError, outputs.OutputError) as e:  # the photo is whole; the gallery shows it without thumbnails
+            gallery.write_thumbnails(self.tree, out, pixels, frame.colour)
+        except PHOTO_ERRORS as e:  # the photo is whole; the gallery shows it without thumbnails
             yield tally("thumbnails_failed")
             log.warning("no thumbnails for %s: %s", origin, reason_of(e))
 
@@ -322,7 +296,7 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
     if archives_:  # members come out of one archive element: spread them before the heavy work
         photos_ = photos_ | "SpreadMembers" >> Spread(options.batch_size)
     prepared = photos_ | "PrepareModelInput" >> beam.ParDo(
-        PrepareModelInput(size, options.max_pixels, fusion, progress_folder)).with_outputs("failed", main="ok")
+        PrepareModelInput(size, options.max_pixels, fusion, progress_folder)).with_outputs("failed", TALLY, main="ok")
     examples = prepared.ok
     if fusion:
         spec = modeldir.embedding_of(card)
@@ -345,7 +319,7 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
                      .with_outputs("failed", TALLY, main="ok"))
     failed = ((read.failed, prepared.failed, written.failed, written_multi.failed)
               | "Failures" >> WriteFailures(tree.path("_failures"), prefailed))
-    ((read[TALLY], written[TALLY], written_multi[TALLY], failed)
+    ((read[TALLY], prepared[TALLY], written[TALLY], written_multi[TALLY], failed)
      | "CountOutcomes" >> CountOutcomes(tree.path(COUNTS_FILE)))
 
 
@@ -410,6 +384,9 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
                        "skipped_done": counts.get("skipped_done", 0),
                        "skipped_not_image": counts.get("skipped_not_image", 0),
                        "failed": counts.get("failed", 0) + len(prefailed)},
+            # Inputs that carried colour (a sepia or tinted print scanned in colour, a colour photo): coloured
+            # anew from their lightness, their own tint replaced. Counted among the colorized.
+            "had_colour": counts.get("had_colour", 0),
             "seconds": round(time.time() - start, 1),
             "failures": tree.path(FAILURES),
         }

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.outputs import TMP_MARK
+from basics import photos
 from basics.paths import readable, wire
 from basics.photos import is_image_name
 
@@ -38,9 +39,13 @@ def thumb_names(relpath):
     return f"{base}-bw.jpg", f"{base}-colour.jpg"
 
 
-def thumbnail(pixels):
-    """uint8 grey or RGB pixels -> JPEG bytes of at most THUMB_SIDE px on the long side."""
-    im = Image.fromarray(np.asarray(pixels))
+def thumbnail(pixels: np.ndarray) -> bytes:
+    """uint8 or uint16 grey or RGB pixels -> JPEG bytes of at most THUMB_SIDE px on the long side."""
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:  # a 16-bit master: thinned before its 8-bit view is made, so no full copy
+        step = max(1, max(pixels.shape[:2]) // (4 * THUMB_SIDE))
+        pixels = photos.eight_bit(pixels[::step, ::step])
+    im = Image.fromarray(pixels)
     im.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR)
     buf = io.BytesIO()
     im.convert("RGB" if im.mode != "L" else "L").save(buf, "JPEG", quality=80)

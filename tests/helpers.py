@@ -95,3 +95,31 @@ def mirrored_records(photos, photo_root, out, *preprocess_args):
     return out
 
 
+
+
+def grey_icc_profile(gamma=2.2, name="Gray Gamma 2.2"):
+    """An ICC v2 monitor profile for grey pixels with a pure gamma curve, byte by byte (the ICC.1:2001 layout),
+    as scanners embed in grey masters: LittleCMS reads it like any other."""
+    import struct
+
+    def s15(x):
+        return struct.pack(">i", round(x * 65536))
+
+    def pad(b):
+        return b + b"\0" * (-len(b) % 4)
+    text = name.encode("ascii")
+    tags = [(b"desc", b"desc\0\0\0\0" + struct.pack(">I", len(text) + 1) + text + b"\0" + b"\0" * 8 + b"\0\0\0"
+             + b"\0" * 67),
+            (b"wtpt", b"XYZ \0\0\0\0" + s15(0.9642) + s15(1.0) + s15(0.8249)),
+            (b"kTRC", b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256))),
+            (b"cprt", b"text\0\0\0\0" + b"No copyright, use freely\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = [], b""
+    for sig, data in tags:
+        table.append(sig + struct.pack(">II", offset + len(body), len(data)))
+        body += pad(data)
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + b"mntrGRAYXYZ " + b"\0" * 12 + b"acsp"
+              + b"\0" * 24 + b"\0" * 4 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 4 + b"\0" * 16 + b"\0" * 28)
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + b"".join(table) + body
