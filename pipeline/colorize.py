@@ -30,14 +30,16 @@ from basics.paths import readable, unwire, wire
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, chunk_size,
-                                   failure, log, tally, write_json)
+                                   failure, failure_line, log, tally, write_json)
 from pipeline.embedding import EmbedInception
 from pipeline.launcher import Launch, launch
 from pipeline.options import RunOptions
 from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers by it)
 from tfrecords import contract as c
 
-REPORT, FAILURES, LOG = "_report.json", "_failures.jsonl", "_log.txt"
+REPORT, FAILURES, SKIPPED, LOG = "_report.json", "_failures.jsonl", "_skipped.jsonl", "_log.txt"
+SKIP_REASONS = {"skipped_not_image": "not an image: its name ends in none of " + " ".join(photos.IMAGE_EXTENSIONS),
+                "skipped_done": "already done: its colour copy exists (--overwrite redoes it)"}
 
 
 # What flows between the DoFns. Paths travel as bytes (basics.paths.wire): names that are not UTF-8 keep
@@ -103,6 +105,7 @@ class ReadPhotos(progress.Counting, beam.DoFn):
             elif (skip := self._skip(relpath)) is not None:
                 self.ticker.tick()
                 yield tally(skip)
+                yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
             else:
                 yield Photo(element.relpath, origin, sources.read_file(path, self.max_bytes, self.check_head))
         except PHOTO_ERRORS as e:
@@ -138,6 +141,7 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                     if (skip := self._skip(relpath)) is not None:
                         self.ticker.tick()
                         yield tally(skip)
+                        yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
                         continue
                     with m.open() as stream:
                         data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
@@ -291,7 +295,10 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
             | "Spread" >> Spread(chunk_size(len(elements), options.batch_size))
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(tree.root, options.overwrite, options.max_file_mb << 20,
                                                     options.max_pixels, progress_folder))
-            .with_outputs("failed", TALLY, main="ok"))
+            .with_outputs("failed", TALLY, "skipped", main="ok"))
+    _ = (read.skipped
+         | "SkippedLines" >> beam.MapTuple(failure_line)
+         | "ListSkipped" >> beam.io.WriteToText(tree.path("_skipped"), file_name_suffix=".jsonl", shard_name_template=""))
     photos_ = read.ok
     if archives_:  # members come out of one archive element: spread them before the heavy work
         photos_ = photos_ | "SpreadMembers" >> Spread(options.batch_size)
@@ -389,18 +396,19 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
             "had_colour": counts.get("had_colour", 0),
             "seconds": round(time.time() - start, 1),
             "failures": tree.path(FAILURES),
+            "skipped": tree.path(SKIPPED),
         }
         try:
             write_json(tree, REPORT, made)
             if not tree.remote:
-                gallery.build(tree, made, tree.path(FAILURES))
+                gallery.build(tree, made, tree.path(FAILURES), tree.path(SKIPPED))
                 made["gallery"] = tree.path(gallery.INDEX)
         except (OSError, outputs.OutputError) as e:
             made["not_written"] = f"the report or the gallery in {tree.root} could not be written: {reason_of(e)}"
         return made
 
     total = len(files) + (zip_members(archives_) if archives_ else 0) or None
-    job = Launch("run", options.output, LOG, ("_failures",), total, options.beam_args, options.verbose)
+    job = Launch("run", options.output, LOG, ("_failures", "_skipped"), total, options.beam_args, options.verbose)
     return launch(job, lambda p, tree, progress_folder: build(p, options, card, tree, files, archives_, prefailed,
                                                               progress_folder),
                   report, test_pipeline)

@@ -86,7 +86,9 @@ def _header(report, pages, depth, current):
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in n.items())
     links = " ".join(f"<a href='{_page_href(i, depth)}'>{i}</a>" if i != current else f"<b>{i}</b>"
                      for i in range(1, pages + 1))
-    failures = f"<a href='{'../' * depth}{FOLDER}/failures.html'>failures ({n.get('failed', 0)})</a>"
+    skipped = n.get("skipped_not_image", 0) + n.get("skipped_done", 0)
+    failures = (f"<a href='{'../' * depth}{FOLDER}/failures.html'>failures ({n.get('failed', 0)}) and files skipped "
+                f"({skipped})</a>")
     return (f"<header><h1>colorize run: {html.escape(str(report.get('input', '')))}</h1>"
             f"<p>{html.escape(counts)}</p><p>model: {html.escape(str(model.get('architecture', '')))} "
             f"{html.escape(str(model.get('image_size', '')))} px, {html.escape(str(model.get('dir', '')))}</p>"
@@ -104,8 +106,9 @@ def photos_in(files):
     return sorted(p for p in files if is_image_name(p) and not p.startswith(FOLDER + "/") and TMP_MARK not in p)
 
 
-def build(tree, report, failures_path):
-    """Writes index.html, the later pages and failures.html from what the output folder holds."""
+def build(tree, report: dict, failures_path: str, skipped_path: str | None = None) -> int:
+    """Writes index.html, the later pages and failures.html (the failures, then the files skipped) from what the
+    output folder holds; returns the number of pages."""
     files = list(_walk(tree.root))
     photos = photos_in(files)
     have = set(files)
@@ -124,13 +127,15 @@ def build(tree, report, failures_path):
         body = f"<main class='grid'>{''.join(figures)}</main>"
         name = INDEX if i == 1 else f"{FOLDER}/page-{i}.html"
         tree.write(name, _page(f"colorize run, page {i}", _header(report, pages, depth, i), body).encode())
-    rows = []
-    if os.path.exists(failures_path):
-        with open(failures_path, encoding="utf-8") as f:
-            for raw in f:
-                entry = json.loads(raw)
-                rows.append(f"<tr><td>{html.escape(entry['path'])}</td><td>{html.escape(entry['reason'])}</td></tr>")
-    body = f"<h2>failures</h2><table>{''.join(rows) or '<tr><td>none</td></tr>'}</table>"
+    body = ""
+    for title, path in (("failures", failures_path), ("files skipped", skipped_path)):
+        rows = []
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                for raw in f:
+                    entry = json.loads(raw)
+                    rows.append(f"<tr><td>{html.escape(entry['path'])}</td><td>{html.escape(entry['reason'])}</td></tr>")
+        body += f"<h2>{title}</h2><table>{''.join(rows) or '<tr><td>none</td></tr>'}</table>"
     tree.write(f"{FOLDER}/failures.html", _page("colorize run: failures", _header(report, pages, 1, 0), body).encode())
     return pages
 

@@ -89,6 +89,11 @@ def test_report_adds_up_and_lists_every_failure(tree, first_run):
     failures = [json.loads(line) for line in open(out / colorize.FAILURES)]
     assert {f["path"] for f in failures} == BROKEN and all(f["reason"] for f in failures)
     assert "exceeds the limit" in next(f["reason"] for f in failures if f["path"] == "broken/bomb.png")
+    # Every file skipped is named with why, in _skipped.jsonl and on the gallery's failures page.
+    skipped = [json.loads(line) for line in open(out / colorize.SKIPPED)]
+    assert {f["path"] for f in skipped} == NOT_IMAGES and all(f["reason"].startswith("not an image") for f in skipped)
+    page = (out / "_gallery" / "failures.html").read_text()
+    assert all(path in page for path in NOT_IMAGES | BROKEN) and "files skipped" in page
 
 
 def test_metadata_is_kept(first_run):
@@ -110,6 +115,8 @@ def test_second_run_rewrites_nothing_and_overwrite_redoes(tree, first_run):
     second = run("--input", str(root), "--output", str(out))
     assert second["counts"]["colorized"] == 0
     assert second["counts"]["skipped_done"] == first["counts"]["colorized"]
+    skipped = [json.loads(line) for line in open(out / colorize.SKIPPED)]
+    assert sum(f["reason"].startswith("already done") for f in skipped) == first["counts"]["colorized"]
     assert {p: p.stat().st_mtime_ns for p in outputs} == stamps
     third = run("--input", str(root / "colour"), "--output", str(out / "colour"), "--overwrite")
     assert third["counts"]["colorized"] == 3
