@@ -408,7 +408,8 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
         return made
 
     total = len(files) + (zip_members(archives_) if archives_ else 0) or None
-    job = Launch("run", options.output, LOG, ("_failures", "_skipped"), total, options.beam_args, options.verbose)
+    job = Launch("run", options.output, LOG, ("_failures", "_skipped"), total, options.beam_args, options.verbose,
+                 record=(REPORT, FAILURES, SKIPPED, LOG))
     return launch(job, lambda p, tree, progress_folder: build(p, options, card, tree, files, archives_, prefailed,
                                                               progress_folder),
                   report, test_pipeline)

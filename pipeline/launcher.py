@@ -2,16 +2,20 @@
 
     output tree -> lock -> leftovers of killed runs -> progress bar + workers' log -> pipeline (local or not)
       -> build the stage's graph -> run -> a full disk becomes DiskFull -> the outcomes the pipeline counted
-      -> the stage's report, written while the lock is still held
+      -> the stage's report, written while the lock is still held -> a copy of this run's record files
+         (report, failures, log) in OUTPUT/_runs/<UTC start>-<pid>/, so a rerun never erases an earlier run's
 
 The runner and every flag were checked when the command parsed them (commands/flags.py), before this starts.
 """
 import dataclasses
+import os
+import time
 from collections.abc import Callable
 
 from apache_beam import Pipeline
 
-from basics.errors import DiskFull
+from basics import remote
+from basics.errors import DiskFull, reason_of
 from pipeline import outputs
 from pipeline.beam_support import (COUNTS_FILE, dry_run_report, forget_outcomes, is_dry_run, log, make_pipeline,
                                    read_outcomes, watched)
@@ -27,6 +31,7 @@ class Launch:
     total: int | None               # inputs the progress bar counts to (None: unknown)
     beam_args: tuple[str, ...]
     verbose: bool
+    record: tuple[str, ...] = ()    # files of the output folder that make a run's record, kept per run in _runs/
 
 
 def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | None], None],
@@ -35,6 +40,7 @@ def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | Non
     counts its pipeline wrote into the stage's report (and writes it), under the lock. Returns that report, or
     a dry run's list of steps."""
     tree = outputs.OutputTree(job.output)
+    started = time.time()
     with outputs.lock(tree.root, job.command):
         removed = outputs.remove_leftovers(tree.root, list(job.beam_temp_prefixes))
         if removed:
@@ -55,4 +61,33 @@ def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | Non
                                "to finish") from None
         if is_dry_run(job.beam_args):
             return dry_run_report(result, f"colorize {job.command}", tree.root)
-        return report(read_outcomes(tree.path(COUNTS_FILE)), tree)
+        made = report(read_outcomes(tree.path(COUNTS_FILE)), tree)
+        if job.record:
+            keep_record(tree, job.record, started, made)
+        return made
+
+
+RUNS = "_runs"
+
+
+def keep_record(tree: outputs.OutputTree, names: tuple[str, ...], started: float, made: dict) -> None:
+    """Copies this run's record files into _runs/<UTC start>-<pid>/ (made["record"] says where); a copy that cannot
+    be written is said in made["not_written"], as a report that cannot be: the photos are whole either way."""
+    base = f"{RUNS}/{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}-{os.getpid()}"
+    folder, n = base, 1
+    try:
+        while tree.exists(f"{folder}/{names[0]}"):  # two runs of one process within a second
+            n += 1
+            folder = f"{base}-{n}"
+        for name in names:
+            if tree.exists(name):
+                tree.write(f"{folder}/{name}", remote.read_bytes(tree.path(name)) if tree.remote else
+                           _read_local(tree.path(name)))
+        made["record"] = tree.path(folder)
+    except (OSError, outputs.OutputError) as e:
+        made["not_written"] = f"this run's record in {tree.path(folder)} could not be written: {reason_of(e)}"
+
+
+def _read_local(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()

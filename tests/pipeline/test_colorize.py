@@ -117,6 +117,12 @@ def test_second_run_rewrites_nothing_and_overwrite_redoes(tree, first_run):
     assert second["counts"]["skipped_done"] == first["counts"]["colorized"]
     skipped = [json.loads(line) for line in open(out / colorize.SKIPPED)]
     assert sum(f["reason"].startswith("already done") for f in skipped) == first["counts"]["colorized"]
+    # Each run's record is kept: the first run's report and failures survive the second's.
+    records = sorted((out / "_runs").iterdir())
+    assert [r.name for r in records] == sorted(os.path.basename(x["record"]) for x in (first, second))
+    kept = json.loads((out / "_runs" / os.path.basename(first["record"]) / colorize.REPORT).read_text())
+    assert kept["counts"] == first["counts"] and (out / colorize.REPORT).read_text() != json.dumps(kept)
+    assert (out / "_runs" / os.path.basename(first["record"]) / colorize.FAILURES).read_bytes().count(b"\n") == len(BROKEN)
     assert {p: p.stat().st_mtime_ns for p in outputs} == stamps
     third = run("--input", str(root / "colour"), "--output", str(out / "colour"), "--overwrite")
     assert third["counts"]["colorized"] == 3
