@@ -21,7 +21,7 @@ class DiskFull(UserError):
 _OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 
-def reason_of(error):
+def reason_of(error: BaseException) -> str:
     """A one-line, readable reason for an exception: no object reprs, no traceback, no second line.
 
     OSErrors give their strerror alone ("No space left on device"): the caller names the file.

@@ -4,7 +4,12 @@ network's scaling to [-1, 1] and the records' 8-bit quantization (part of the da
 NumPy only (no TensorFlow), so Beam workers, the trainer on any Keras backend and the
 inference stage all share one implementation.
 """
+from typing import Any
+
 import numpy as np
+
+# Lab scaling also runs on backend tensors (the trainer's tf.data and Keras graphs): any array-like.
+ArrayLike = Any
 
 # sRGB primaries -> XYZ, D65 white (IEC 61966-2-1), as scikit-image uses.
 _RGB_TO_XYZ = np.array(
@@ -42,7 +47,7 @@ def _as_unit_float(rgb):
     return rgb.astype(np.float32)
 
 
-def rgb_to_lab(rgb):
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """[..., 3] sRGB (uint8, or float in [0, 1]) -> float32 Lab (L in [0, 100])."""
     lin = _srgb_to_linear(_as_unit_float(rgb))
     xyz = (lin @ _RGB_TO_XYZ.T.astype(np.float32)) / _WHITE_D65.astype(np.float32)
@@ -62,11 +67,11 @@ def _lab_to_linear_channels(lab):
     return [m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3)]
 
 
-def lab_to_linear(lab):
+def lab_to_linear(lab: np.ndarray) -> np.ndarray:
     return np.stack(_lab_to_linear_channels(lab), axis=-1)
 
 
-def lab_to_rgb(lab):
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """[..., 3] Lab -> float32 sRGB in [0, 1] (out-of-gamut colours clipped)."""
     return np.clip(_linear_to_srgb(lab_to_linear(lab)), 0.0, 1.0).astype(np.float32)
 
@@ -78,7 +83,7 @@ _SRGB_LUT = np.round(np.clip(_linear_to_srgb(np.arange(_SRGB_LUT_STEPS + 1) / _S
                      * 255.0).astype(np.uint8)
 
 
-def lab_to_rgb_uint8(lab):
+def lab_to_rgb_uint8(lab: np.ndarray) -> np.ndarray:
     """Lab -> uint8 sRGB (out-of-gamut colours clipped)."""
     out = np.empty(np.shape(lab), np.uint8)
     for i, lin in enumerate(_lab_to_linear_channels(lab)):
@@ -139,7 +144,7 @@ def lab_to_rgb_uint16(lab: np.ndarray) -> np.ndarray:
     return out
 
 
-def grey_rgb_from_lightness(l):
+def grey_rgb_from_lightness(l: np.ndarray) -> np.ndarray:
     """The neutral sRGB grey (uint8, 3 channels) with lightness L: what a B&W photo shows."""
     y = _f_inv((np.asarray(l, dtype=np.float32) + 16.0) / 116.0)
     grey = np.round(np.clip(_linear_to_srgb(y), 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -157,43 +162,43 @@ L_QUANT = 255.0 / 100.0
 AB_QUANT = 127.0
 
 
-def scale_l(l):
+def scale_l(l: ArrayLike) -> ArrayLike:
     return np.asarray(l, np.float32) / L_SCALE - 1.0
 
 
-def unscale_l(l_scaled):
+def unscale_l(l_scaled: ArrayLike) -> ArrayLike:
     return (np.asarray(l_scaled, np.float32) + 1.0) * L_SCALE
 
 
-def scale_ab(ab):
+def scale_ab(ab: ArrayLike) -> ArrayLike:
     return np.asarray(ab, np.float32) / AB_DIVISOR
 
 
-def unscale_ab(ab_scaled):
+def unscale_ab(ab_scaled: ArrayLike) -> ArrayLike:
     return np.asarray(ab_scaled, np.float32) * AB_DIVISOR
 
 
-def quantize_l(l):
+def quantize_l(l: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(l, np.float32) * L_QUANT), 0, 255).astype(np.uint8)
 
 
-def dequantize_l(q):
+def dequantize_l(q: np.ndarray) -> np.ndarray:
     return np.asarray(q, np.float32) / L_QUANT
 
 
-def quantize_ab(ab):
+def quantize_ab(ab: np.ndarray) -> np.ndarray:
     return np.clip(np.round(scale_ab(ab) * AB_QUANT), -127, 127).astype(np.int8)
 
 
-def dequantize_ab(q):
+def dequantize_ab(q: np.ndarray) -> np.ndarray:
     return unscale_ab(np.asarray(q, np.float32) / AB_QUANT)
 
 
-def model_l_from_record(q):
+def model_l_from_record(q: ArrayLike) -> ArrayLike:
     """Record L (uint8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
     return q * (1.0 / (L_QUANT * L_SCALE)) - 1.0
 
 
-def model_ab_from_record(q):
+def model_ab_from_record(q: ArrayLike) -> ArrayLike:
     """Record ab (int8 values, as float32) -> the model's scale [-1, 1]; NumPy arrays or TF tensors."""
     return q * (1.0 / AB_QUANT)

@@ -8,6 +8,7 @@ network sees of the decoded pixels is decided in `basics.view`.
 import io
 import logging
 import warnings
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -26,11 +27,11 @@ class ImageError(UserError):
     """A photo that cannot be used; str() is the one-line reason."""
 
 
-def is_image_name(path):
+def is_image_name(path: str) -> bool:
     return path.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def open_image(data, max_pixels=DEFAULT_MAX_PIXELS):
+def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Opens encoded bytes lazily, refusing empty files and images over the pixel limit."""
     if not data:
         raise ImageError("empty file (0 bytes)")
@@ -46,13 +47,13 @@ def open_image(data, max_pixels=DEFAULT_MAX_PIXELS):
     return im
 
 
-def check_pixels(size, max_pixels):
+def check_pixels(size: tuple[int, int], max_pixels: int) -> None:
     w, h = size
     if w * h > max_pixels:
         raise ImageError(f"{w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
 
 
-def head_checker(max_pixels):
+def head_checker(max_pixels: int) -> Callable[[bytes], None]:
     """A check of a file's first bytes, before the rest is read (see sources.read_bounded).
 
     Refuses a file that no image format Pillow recognises by its signature starts like (a member of
@@ -62,7 +63,7 @@ def head_checker(max_pixels):
     Image.init()
     accepts = [accept for _, accept in Image.OPEN.values() if accept is not None]
 
-    def check(head):
+    def check(head: bytes) -> None:
         if not head:
             raise ImageError("empty file (0 bytes)")
         if not any(accept(head[:16]) for accept in accepts):
@@ -83,7 +84,7 @@ def _flatten_alpha(im):
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
-def to_upright(im, draft_size=None):
+def to_upright(im: Image.Image, draft_size: int | None = None) -> Image.Image:
     """Loads pixels, applies EXIF orientation; `draft_size` lets JPEG decode at a reduced scale."""
     try:
         if draft_size and im.format == "JPEG":
@@ -96,7 +97,7 @@ def to_upright(im, draft_size=None):
         raise ImageError(f"cannot decode image: {reason_of(e)}") from None
 
 
-def to_rgb(im):
+def to_rgb(im: Image.Image) -> Image.Image:
     """Any mode (palette, alpha, CMYK, 16-bit, grey) -> 8-bit RGB; transparency composited on white."""
     if im.mode == "RGB":
         return im
@@ -114,7 +115,8 @@ def to_rgb(im):
     return im.convert("RGB")
 
 
-def frames(data, max_pixels=DEFAULT_MAX_PIXELS, draft_size=None):
+def frames(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
+           draft_size: int | None = None) -> Iterator[tuple[int, int, Image.Image]]:
     """(index, count, upright image) for every frame of an animation and every page of a multi-page
     file, one at a time; a plain photo is one frame.
 
@@ -136,7 +138,7 @@ def frames(data, max_pixels=DEFAULT_MAX_PIXELS, draft_size=None):
         yield i, n, to_upright(im, draft_size if n == 1 else None)
 
 
-def decode_rgb(data, max_pixels=DEFAULT_MAX_PIXELS, draft_size=None):
+def decode_rgb(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: int | None = None) -> np.ndarray:
     """Encoded bytes -> upright uint8 RGB array [H, W, 3]."""
     im = to_upright(open_image(data, max_pixels), draft_size)
     return np.asarray(to_rgb(im))
@@ -153,7 +155,7 @@ class SkipImage(ImageError):
         self.kind = kind
 
 
-def pixels(im):
+def pixels(im: Image.Image) -> np.ndarray:
     """An upright PIL image -> uint8 grey [H, W] (grey photos stay one channel) or RGB [H, W, 3]."""
     return np.asarray(im) if im.mode == "L" else np.asarray(to_rgb(im))
 

@@ -8,7 +8,7 @@ work (and `colorize evaluate`, `colorize train`) needs no Beam.
 """
 import re
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, Any
 
 from basics.errors import UserError
 from basics.paths import is_remote  # noqa: F401  (the one test for a remote path, re-exported for callers here)
@@ -24,7 +24,7 @@ class RemoteError(UserError):
     """A remote path that cannot be listed or opened (an unknown scheme, a missing extra)."""
 
 
-def filesystems():
+def filesystems() -> Any:
     """Beam's FileSystems (also right for local paths, which callers keep to the os module)."""
     from apache_beam.io.filesystems import FileSystems
     return FileSystems

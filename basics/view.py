@@ -27,7 +27,7 @@ TRAINING_VIEW, INFERENCE_VIEW = CROP, SQUEEZE
 GREYSCALE_CHROMA = 3.0
 
 
-def square(pixels, size, view):
+def square(pixels: np.ndarray, size: int, view: str) -> np.ndarray:
     """uint8 RGB [H, W, 3] or grey [H, W] -> [size, size(, 3)] uint8: the centre square or the squeeze."""
     im = Image.fromarray(np.asarray(pixels))
     if view == SQUEEZE:
@@ -40,18 +40,18 @@ def square(pixels, size, view):
     return np.asarray(im.crop((left, top, left + size, top + size)))
 
 
-def model_input(pixels, size):
+def model_input(pixels: np.ndarray, size: int) -> np.ndarray:
     """A whole photo (uint8 RGB or grey) -> [size, size, 1] float32 L scaled to [-1, 1]: what the
     network sees at evaluation and colorization (colour photos lose their colour)."""
     return scale_l(lightness(square(pixels, size, INFERENCE_VIEW)))[..., None]
 
 
-def inception_input(pixels, view=INFERENCE_VIEW):
+def inception_input(pixels: np.ndarray, view: str = INFERENCE_VIEW) -> np.ndarray:
     """A photo -> Inception's input: its black-and-white version, 3 equal uint8 channels, 299 x 299."""
     return grey_rgb_from_lightness(lightness(square(pixels, INCEPTION_SIZE, view)))
 
 
-def training_example(rgb, size):
+def training_example(rgb: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """uint8 RGB photo -> (L uint8 [size,size], ab int8 [size,size,2], Inception's grey uint8 [299,299,3]).
 
     Raises SkipImage for photos under MIN_SIDE px and for photos without colour: neither teaches colour.
@@ -65,11 +65,11 @@ def training_example(rgb, size):
     return quantize_l(lab[..., 0]), quantize_ab(lab[..., 1:]), inception_input(rgb, TRAINING_VIEW)
 
 
-def has_colour(lab):
+def has_colour(lab: np.ndarray) -> bool:
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     return float(np.percentile(chroma, 99)) >= GREYSCALE_CHROMA
 
 
-def whole_photo_lab(rgb, size):
+def whole_photo_lab(rgb: np.ndarray, size: int) -> np.ndarray:
     """uint8 RGB photo -> float32 Lab [size, size, 3] of the squeezed view (alpha's one training photo)."""
     return rgb_to_lab(square(rgb, size, INFERENCE_VIEW))

@@ -33,7 +33,7 @@ HARMLESS = ("apitools not found", "Resource module is not available", "semi_pers
 
 
 class _Harmless(logging.Filter):
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         return not any(h in record.getMessage() for h in HARMLESS)
 
 
@@ -60,7 +60,7 @@ def _dispatch(command: str, argv: list[str]) -> int:
     return importlib.import_module(f"commands.{command}").main(argv)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)

@@ -5,6 +5,7 @@ Beside AuC, acc@k, PSNR and colourfulness it prints the hue table (model/metrics
 original). The evaluation itself is model/evaluate.py; metric definitions: model/metrics.py.
 """
 import argparse
+from collections.abc import Iterator
 
 from model import evaluate, modeldir, semantic
 from pipeline import outputs, sources
@@ -16,7 +17,7 @@ from basics.photos import ImageError, SkipImage, is_image_name
 COMPARISON_ROWS = 6
 
 
-def parse_args(argv):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="colorize evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model directory (default: the model shipped with colorize)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -47,7 +48,7 @@ def _fraction(text):
     return value
 
 
-def photos_in(folder, held_out=None):
+def photos_in(folder: str, held_out: float | None = None) -> Iterator[tuple[str, bytes | Exception]]:
     """(relative path, bytes or the ImageError that stops it) of every file in a folder, read one at a time;
     held_out: only the files preprocess's split rule (c.split_of, on the same relative path) makes validation."""
     for f in sources.list_files(folder):
@@ -61,7 +62,7 @@ def photos_in(folder, held_out=None):
             yield f.relpath, e if isinstance(e, ImageError) else ImageError(str(e))
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     outputs.check_folder(args.report, "--report")
     model, card = modeldir.load(args.model)

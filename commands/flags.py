@@ -5,6 +5,7 @@ import argparse
 import difflib
 import os
 import sys
+from collections.abc import Iterator
 
 from basics.errors import UserError
 
@@ -20,17 +21,17 @@ def _number(text, kind, ok, bound):
     return value
 
 
-def positive_int(text):
+def positive_int(text: str) -> int:
     """argparse type: an integer of at least 1."""
     return _number(text, int, lambda v: v >= 1, "is not at least 1")
 
 
-def positive_float(text):
+def positive_float(text: str) -> float:
     """argparse type: a number above 0."""
     return _number(text, float, lambda v: v > 0, "is not above 0")
 
 
-def non_negative_float(text):
+def non_negative_float(text: str) -> float:
     """argparse type: a number of at least 0."""
     return _number(text, float, lambda v: v >= 0, "is below 0")
 
@@ -44,7 +45,7 @@ def _beam_option_parser():
     """An argparse parser that knows every pipeline option Beam defines (runner, Dataflow, worker, SDK...)."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    def subclasses(cls):
+    def subclasses(cls: type) -> Iterator[type]:
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
@@ -57,7 +58,7 @@ def _beam_option_parser():
     return parser
 
 
-def check_flags(command, beam_args, own_parser):
+def check_flags(command: str, beam_args: list[str], own_parser: argparse.ArgumentParser) -> None:
     """Refuses, in one line, a flag that is neither the command's nor a Beam pipeline option (a typo such as
     --overwite would otherwise reach Beam, which ignores it, and the run would not do what was asked), with
     the nearest known name; and runners that would run these pipelines wrongly (check_runner)."""

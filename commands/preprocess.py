@@ -2,6 +2,7 @@
 itself is pipeline/preprocess.py, which takes the frozen PreprocessOptions made here."""
 import argparse
 import sys
+from typing import Any
 
 from basics.photos import DEFAULT_MAX_PIXELS
 from commands.flags import (SHARE_HELP, VERBOSE_HELP, dry_run_summary, import_tensorflow_quietly, positive_int,
@@ -55,7 +56,7 @@ def options(argv: list[str]) -> PreprocessOptions:
                              share_model=args.share_model, verbose=args.verbose, beam_args=beam_args)
 
 
-def job(argv: list[str], test_pipeline=None) -> dict:
+def job(argv: list[str], test_pipeline: Any = None) -> dict:
     """Parses the flags and runs the stage; returns dataset.json's contents (with output and failures)."""
     opts = options(argv)
     if not opts.verbose:

@@ -2,6 +2,7 @@
 pipeline/colorize.py, which takes the frozen RunOptions made here."""
 import argparse
 import sys
+from typing import Any
 
 from basics.photos import DEFAULT_MAX_PIXELS
 from commands.flags import (SHARE_HELP, VERBOSE_HELP, dry_run_summary, import_tensorflow_quietly, non_negative_float,
@@ -43,7 +44,7 @@ def options(argv: list[str]) -> RunOptions:
                       beam_args=beam_args)
 
 
-def job(argv: list[str], test_pipeline=None) -> dict:
+def job(argv: list[str], test_pipeline: Any = None) -> dict:
     """Parses the flags and runs the stage; returns its report."""
     opts = options(argv)
     if not opts.verbose:

@@ -1,5 +1,6 @@
 """`colorize train`: its flags, checked before anything is built; the training itself is model/train.py."""
 import argparse
+from typing import Any
 
 from model import efficientnet, networks, quantized
 from model.training_data import AUGMENTS
@@ -9,7 +10,7 @@ from tfrecords import contract as c
 from commands.flags import positive_float, positive_int
 
 
-def parse_args(argv):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="colorize train", description="fits alpha on one photo, or beta / fusion on "
                                 "the records of 'colorize preprocess'")
     p.add_argument("--model", choices=networks.ARCHITECTURES, required=True)
@@ -90,7 +91,7 @@ def parse_args(argv):
     return args
 
 
-def recipe_of(args):
+def recipe_of(args: argparse.Namespace) -> Any:
     extra = {k: v for k, v in (("rebalance", args.rebalance), ("temperature", args.temperature),
                                ("vividness", args.vividness)) if v is not None}
     return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
@@ -100,7 +101,7 @@ def recipe_of(args):
                            encoder_training=args.encoder_training, seed=args.seed, **extra)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     outputs.check_folder(args.output)
     recipe = recipe_of(args)

@@ -70,6 +70,28 @@ def test_no_module_imports_another_ones_private_names(package, path):
     assert not private_imports(os.path.join(ROOT, path))
 
 
+def unannotated(path):
+    """Public functions (and methods) of a module with a parameter or the return left without a type."""
+    found = []
+    for node in ast.walk(ast.parse(open(path).read(), path)):
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            params = [a for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                      if a.arg not in ("self", "cls")]
+            if node.returns is None or any(a.annotation is None for a in params):
+                found.append(f"{node.name} (line {node.lineno})")
+    return found
+
+
+# The packages whose every public function says its types: the command layer and the shared bottom, read first
+# by anyone who calls the product from code. The middle layers are on their way.
+ANNOTATED = ["commands", "tfrecords", "basics"]
+
+
+@pytest.mark.parametrize("package, path", list(modules(ANNOTATED)))
+def test_public_functions_say_their_types(package, path):
+    assert not unannotated(os.path.join(ROOT, path)), f"{path}: {unannotated(os.path.join(ROOT, path))}"
+
+
 def test_nothing_outside_tests_imports_from_tests():
     for folder in ("bench", *LAYERS):
         for dirpath, _, files in os.walk(os.path.join(ROOT, folder)):
@@ -91,6 +113,8 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     assert private_imports(str(bad)) == ["basics.lab._f"]
     bad.write_text("def f():\n    import argparse\n")
     assert parses_argv(str(bad)) == "imports argparse"
+    bad.write_text("def f(a: int) -> int:\n    return a\ndef g(a, b: int) -> None:\n    pass\ndef _h(a):\n    pass\n")
+    assert unannotated(str(bad)) == ["g (line 3)"]
 
 
 def test_evaluating_photos_and_building_inception_need_no_beam():

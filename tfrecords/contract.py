@@ -50,11 +50,11 @@ class EmbeddingSpec:
     dim: int = INCEPTION_DIM
     input_size: int = INCEPTION_SIZE
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: dict | None) -> "EmbeddingSpec | None":
         return None if d is None else cls(**d)
 
 
@@ -62,15 +62,15 @@ class ContractError(UserError, ValueError):
     """Records, models or options that do not fit together."""
 
 
-def check_same_embedding(expected, found, what):
+def check_same_embedding(expected: "EmbeddingSpec | None", found: "EmbeddingSpec | None", what: str) -> None:
     """Refuse to mix embeddings from different networks or weights."""
     if expected != found:
-        def describe(spec):
+        def describe(spec: "EmbeddingSpec | None") -> str:
             return "none" if spec is None else f"{spec.network} {spec.weights} ({spec.weights_sha256[:12]})"
         raise ContractError(f"{what}: embedding {describe(found)} differs from the model's {describe(expected)}")
 
 
-def weights_sha256(arrays):
+def weights_sha256(arrays: list) -> str:
     """A stable hash of a list of weight arrays."""
     h = hashlib.sha256()
     for a in arrays:
@@ -80,14 +80,14 @@ def weights_sha256(arrays):
     return h.hexdigest()
 
 
-def split_of(key, val_fraction):
+def split_of(key: str | bytes, val_fraction: float) -> str:
     """Deterministic train/val split from a hash of the key: a photo's path relative to its input folder."""
     raw = key if isinstance(key, bytes) else wire(key)  # names that are not UTF-8 too
     digest = hashlib.sha256(raw).digest()
     return "val" if int.from_bytes(digest[:8], "big") / 2.0**64 < val_fraction else "train"
 
 
-def read_dataset_json(data_dir):
+def read_dataset_json(data_dir: str) -> dict:
     """dataset.json of a records folder; local paths directly, gs:// ones through Beam's FileSystems."""
     path = f"{data_dir.rstrip('/')}/{DATASET_JSON}"
     missing = ContractError(f"{data_dir} holds no {DATASET_JSON}: is it the --output of 'colorize preprocess'?")

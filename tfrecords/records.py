@@ -4,6 +4,8 @@ Keras backend). Keys, encodings and scaling come from `tfrecords.contract`.
 """
 import gzip
 import struct
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,7 @@ def _feature(kind, payload):
     return _len_field(kind, payload)
 
 
-def encode_example(source, l_q, ab_q, embedding=None):
+def encode_example(source: str, l_q: np.ndarray, ab_q: np.ndarray, embedding: np.ndarray | None = None) -> bytes:
     """One record: source path, uint8 L [H, W], int8 ab [H, W, 2], optional float embedding -> bytes.
 
     The tf.train.Example protobuf written by hand (TensorFlow's parser reads it; tested), so that
@@ -47,7 +49,7 @@ def encode_example(source, l_q, ab_q, embedding=None):
     return _len_field(1, entries)  # Example.features (1) -> Features.feature (1): map entries key 1, value 2
 
 
-def shard_pattern(data_dir, split):
+def shard_pattern(data_dir: str, split: str) -> str:
     if split not in c.SPLITS:
         raise c.ContractError(f"unknown split {split!r}; choose one of {', '.join(c.SPLITS)}")
     return f"{data_dir.rstrip('/')}/{split}-*-of-*{c.RECORD_SUFFIX}"
@@ -67,13 +69,13 @@ def _feature_spec(with_embedding, dim):
     return spec
 
 
-def parse_fn(info):
+def parse_fn(info: dict) -> Callable:
     """A function that turns one serialized record into the dict the models see."""
     import tensorflow as tf
     embedding = c.EmbeddingSpec.from_dict(info.get("embedding"))
     spec = _feature_spec(embedding is not None, embedding.dim if embedding else 0)
 
-    def parse(serialized):
+    def parse(serialized: Any) -> dict:
         ex = tf.io.parse_single_example(serialized, spec)
         h, w = ex[c.KEY_HEIGHT], ex[c.KEY_WIDTH]
         l_q = tf.reshape(tf.io.decode_raw(ex[c.KEY_L], tf.uint8), tf.stack([h, w, 1]))
@@ -89,7 +91,7 @@ def parse_fn(info):
     return parse
 
 
-def load(data_dir, split="train", info=None):
+def load(data_dir: str, split: str = "train", info: dict | None = None) -> Any:
     """tf.data.Dataset of {l [H,W,1], ab [H,W,2] in [-1,1], embedding [D]?, source} for a split."""
     import tensorflow as tf
     info = info or c.read_dataset_json(data_dir)
@@ -172,7 +174,7 @@ def _parse_feature(buf):
     return []
 
 
-def parse_example(data):
+def parse_example(data: bytes) -> dict:
     """tf.train.Example bytes -> {key: list of values}."""
     features = {}
     for _, _, feats in _fields(memoryview(data)):
@@ -187,7 +189,7 @@ def parse_example(data):
     return features
 
 
-def read_arrays(data_dir, split="train", limit=None):
+def read_arrays(data_dir: str, split: str = "train", limit: int | None = None) -> dict:
     """The split as NumPy arrays: l float32 [N,H,W,1], ab float32 [N,H,W,2], embedding?, source."""
     import glob as globlib
     c.read_dataset_json(data_dir)  # a clear error when DIR is not a records folder
@@ -216,7 +218,8 @@ def read_arrays(data_dir, split="train", limit=None):
     return out
 
 
-def batches(data_dir, split, batch_size, info=None, limit=None):
+def batches(data_dir: str, split: str, batch_size: int, info: dict | None = None,
+            limit: int | None = None) -> Iterator[dict]:
     """Dicts of NumPy batches (l, ab, embedding?, source as str) of a split, whatever the Keras backend:
     through tf.data on TensorFlow (which reads gs:// too), in pure Python elsewhere."""
     import keras
@@ -230,7 +233,7 @@ def batches(data_dir, split, batch_size, info=None, limit=None):
     yield from array_batches(read_arrays(data_dir, split, limit=limit), batch_size)
 
 
-def array_batches(arrays, batch_size):
+def array_batches(arrays: dict, batch_size: int) -> Iterator[dict]:
     """Arrays of a split held in memory ({"l", "ab", "source"?, ...}) -> dicts of batches, as batches() yields."""
     for i in range(0, len(arrays["l"]), batch_size):
         yield {k: (list(v[i:i + batch_size]) if k == "source" else v[i:i + batch_size]) for k, v in arrays.items()}
