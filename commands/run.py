@@ -26,6 +26,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--vividness", type=non_negative_float, default=1.0,
                    help="scales the predicted colours' chroma: 1 (default) is the model as trained, 1.5 louder, "
                         "0.7 quieter, 0 grey")
+    p.add_argument("--allow-foreign", action="store_true",
+                   help="write into an --output folder that holds files this tool did not write (refused otherwise); "
+                        "those files are never taken as done, and a photo whose copy would land on one is a "
+                        "listed failure unless --overwrite")
     p.add_argument("--share-model", action="store_true", help=SHARE_HELP)
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.add_argument("--max-file-mb", type=positive_int, default=DEFAULT_MAX_FILE_MB,
@@ -41,7 +45,7 @@ def options(argv: list[str]) -> RunOptions:
     return RunOptions(input=args.input, output=args.output, model=args.model, overwrite=args.overwrite,
                       batch_size=args.batch_size, max_pixels=args.max_pixels, vividness=args.vividness,
                       share_model=args.share_model, max_file_mb=args.max_file_mb, verbose=args.verbose,
-                      beam_args=beam_args)
+                      beam_args=beam_args, allow_foreign=args.allow_foreign)
 
 
 def job(argv: list[str], test_pipeline: Any = None) -> dict:

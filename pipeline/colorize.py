@@ -12,7 +12,9 @@ A rerun skips photos whose output exists, so a stopped job resumes by running th
 What the launcher guarantees before any worker starts: the model loads, the numbers make sense, the
 output folder is not the input, does not hold it, and no other run writes into it (a lock).
 """
+import hashlib
 import itertools
+import json
 import os
 import posixpath
 import time
@@ -26,7 +28,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 from basics import encoding, photos, remote, view
 from basics.errors import reason_of
 from basics.lab import lightness, rgb_to_lab
-from basics.paths import readable, unwire, wire
+from basics.paths import is_remote, readable, unwire, wire
 from model import inference, modeldir
 from pipeline import archives, gallery, outputs, progress, sources
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, chunk_size,
@@ -76,6 +78,11 @@ class ColouredFrame(NamedTuple):
     ab: np.ndarray
 
 
+def model_id(card: dict) -> str:
+    """A model's identity in the records of what was done: a hash of its card (any retraining changes it)."""
+    return hashlib.sha256(json.dumps(card, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def output_relpath(relpath: str) -> str:
     """Where a photo's colour copy goes, relative to --output."""
     if relpath.lower().endswith(".gif"):
@@ -87,9 +94,9 @@ class ReadPhotos(progress.Counting, beam.DoFn):
     """Input -> Photo; an archive expands to its members. Skips photos already done; refuses what could not
     be read within the limits."""
 
-    def __init__(self, output, overwrite, max_bytes, max_pixels, progress_folder=None):
+    def __init__(self, output, overwrite, max_bytes, max_pixels, model, progress_folder=None):
         self.output, self.overwrite, self.max_bytes, self.max_pixels = output, overwrite, max_bytes, max_pixels
-        self.progress_folder = progress_folder
+        self.model, self.progress_folder = model, progress_folder
 
     def setup(self):
         self.tree = outputs.OutputTree(self.output)
@@ -102,7 +109,8 @@ class ReadPhotos(progress.Counting, beam.DoFn):
         try:
             if element.archive:
                 yield from self._expand(path)
-            elif (skip := self._skip(relpath)) is not None:
+            elif (skip := self._skip(relpath, lambda: remote.size(path) if is_remote(path) else os.stat(path).st_size)) \
+                    is not None:
                 self.ticker.tick()
                 yield tally(skip)
                 yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
@@ -112,13 +120,22 @@ class ReadPhotos(progress.Counting, beam.DoFn):
             self.ticker.tick()
             yield failure(origin, e)
 
-    def _skip(self, relpath):
-        """Why an input is skipped, or None to colorize it."""
+    def _skip(self, relpath, size):
+        """Why an input is skipped, or None to colorize it; `size()` its bytes. A file in the way that this tool
+        did not write from this input is an ImageError (a listed failure): never taken as done, never replaced
+        without --overwrite."""
         if not photos.is_image_name(relpath):
             return "skipped_not_image"
-        if not self.overwrite and self.tree.exists(output_relpath(relpath)):
-            return "skipped_done"
-        return None
+        out = output_relpath(relpath)
+        if self.overwrite or not self.tree.exists(out):
+            return None
+        raw = self.tree.read(outputs.ledger_of(out))
+        if raw is None:
+            raise photos.ImageError(f"{readable(out)} in the output folder was not written by colorize run (a file "
+                                    "of your own?): it is left as it is; move it away, or pass --overwrite to "
+                                    "replace it with this photo's colour copy")
+        done = json.loads(raw)
+        return "skipped_done" if done.get("bytes") == size() and done.get("model") == self.model else None
 
     def _expand(self, path):
         """Reads an archive's members one at a time; one member's bytes at most are in memory."""
@@ -138,7 +155,7 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                         raise photos.ImageError(f"its colour copy would be {readable(out)}, the same as that "
                                                 f"of member {readable(taken[out])}: rename one of them")
                     taken[out] = m.name
-                    if (skip := self._skip(relpath)) is not None:
+                    if (skip := self._skip(relpath, lambda m=m: m.size)) is not None:
                         self.ticker.tick()
                         yield tally(skip)
                         yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
@@ -245,8 +262,8 @@ class WritePhotos(progress.Counting, beam.DoFn):
     """(FrameKey of a one-frame photo, its PredictionResult) -> the colour photo at full resolution, written
     atomically, and its two gallery thumbnails, made from the pixels already in hand."""
 
-    def __init__(self, output, max_pixels, progress_folder=None):
-        self.output, self.max_pixels, self.progress_folder = output, max_pixels, progress_folder
+    def __init__(self, output, max_pixels, model, progress_folder=None):
+        self.output, self.max_pixels, self.model, self.progress_folder = output, max_pixels, model, progress_folder
 
     def setup(self):
         super().setup()
@@ -262,6 +279,15 @@ class WritePhotos(progress.Counting, beam.DoFn):
         try:
             style, frames = colour_frames(data, abs_small, self.max_pixels)
             self.tree.write(out, encoding.encode(style, keeping_first(frames, first)))
+            # After the copy, so a run killed in between redoes the photo rather than trusting a half record; a
+            # record that cannot be written (a full disk) takes the copy with it, or the next run would find a
+            # copy it cannot vouch for.
+            done = {"input": origin, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "model": self.model}
+            try:
+                self.tree.write(outputs.ledger_of(out), json.dumps(done, ensure_ascii=False).encode())
+            except BaseException:
+                self.tree.remove(out)
+                raise
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
@@ -294,7 +320,7 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
     read = (p | "ListInputs" >> beam.Create(elements)
             | "Spread" >> Spread(chunk_size(len(elements), options.batch_size))
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(tree.root, options.overwrite, options.max_file_mb << 20,
-                                                    options.max_pixels, progress_folder))
+                                                    options.max_pixels, model_id(card), progress_folder))
             .with_outputs("failed", TALLY, "skipped", main="ok"))
     _ = (read.skipped
          | "SkippedLines" >> beam.MapTuple(failure_line)
@@ -316,13 +342,13 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
         ColorizationModelHandler(options.model, options.batch_size, options.vividness, options.share_model)))
     single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0].frames == 1 else 1, 2)
     written = single | "WritePhotos" >> beam.ParDo(
-        WritePhotos(tree.root, options.max_pixels, progress_folder)).with_outputs("failed", TALLY, main="ok")
+        WritePhotos(tree.root, options.max_pixels, model_id(card), progress_folder)).with_outputs("failed", TALLY, main="ok")
     written_multi = (multi
                      | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0].relpath, ColouredFrame(
                          kv[0].frame, kv[0].origin, kv[0].data, kv[1].inference.astype(np.float16))))
                      | "GroupFrames" >> beam.GroupByKey()
                      | "WriteMultiFrame" >> beam.ParDo(
-                         WriteMultiFrame(tree.root, options.max_pixels, progress_folder))
+                         WriteMultiFrame(tree.root, options.max_pixels, model_id(card), progress_folder))
                      .with_outputs("failed", TALLY, main="ok"))
     failed = ((read.failed, prepared.failed, written.failed, written_multi.failed)
               | "Failures" >> WriteFailures(tree.path("_failures"), prefailed))
@@ -330,9 +356,9 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
      | "CountOutcomes" >> CountOutcomes(tree.path(COUNTS_FILE)))
 
 
-def check_paths(input_: str, output: str) -> tuple[list, list[str], list]:
-    """Refuses an output folder that is the input or holds it, compared by real paths; returns
-    (files, archives, failures found while listing)."""
+def check_paths(input_: str, output: str, allow_foreign: bool = False) -> tuple[list, list[str], list]:
+    """Refuses an output folder that is the input or holds it, compared by real paths, and one of the user's own
+    files unless `allow_foreign`; returns (files, archives, failures found while listing)."""
     outputs.check_folder(output)
     pattern = sources.is_pattern(input_)
     archive = sources.is_archive(input_) and not pattern
@@ -345,6 +371,10 @@ def check_paths(input_: str, output: str) -> tuple[list, list[str], list]:
     if sources.within(real_in, real_out):
         raise outputs.OutputError(f"the input {input_} lies inside --output {output}: colour copies "
                                   "could land on the originals; choose an output folder outside the input")
+    if not allow_foreign and outputs.holds_foreign_files(output):
+        raise outputs.OutputError(f"--output {output} holds files that colorize run did not write (a folder of your "
+                                  "own?): choose a new or empty folder, or pass --allow-foreign to write beside them "
+                                  "(they are never taken as done, nor replaced without --overwrite)")
     if archive:
         return [], [input_], []
     listing = sources.list_inputs(input_, exclude=output)
@@ -369,7 +399,7 @@ def resolve_collisions(files: list) -> tuple[list, list]:
 def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict:
     """Runs the job; returns the report dict (also written as _report.json)."""
     start = time.time()
-    files, archives_, prefailed = check_paths(options.input, options.output)
+    files, archives_, prefailed = check_paths(options.input, options.output, options.allow_foreign)
     if not files and not archives_ and not prefailed:
         raise sources.InputError(f"no files found in {readable(options.input)}: nothing to colorize")
     # The workers would find a broken model only after the pipeline started, once per worker.

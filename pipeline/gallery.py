@@ -21,7 +21,7 @@ import urllib.parse
 import numpy as np
 from PIL import Image
 
-from pipeline.outputs import TMP_MARK
+from pipeline.outputs import TMP_MARK, ledger_of
 from basics import photos
 from basics.paths import readable, wire
 from basics.photos import is_image_name
@@ -110,8 +110,8 @@ def build(tree, report: dict, failures_path: str, skipped_path: str | None = Non
     """Writes index.html, the later pages and failures.html (the failures, then the files skipped) from what the
     output folder holds; returns the number of pages."""
     files = list(_walk(tree.root))
-    photos = photos_in(files)
     have = set(files)
+    photos = [p for p in photos_in(files) if ledger_of(p) in have]  # the tool's copies, never a user's own files
     pages = max(1, -(-len(photos) // PAGE_SIZE))
     for i in range(1, pages + 1):
         depth = 0 if i == 1 else 1

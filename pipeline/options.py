@@ -17,6 +17,7 @@ class RunOptions:
     max_file_mb: int           # refuse a file or archive member larger than this
     verbose: bool              # libraries' logs instead of a progress bar
     beam_args: tuple[str, ...] = ()  # the Beam / Dataflow pipeline options, as given
+    allow_foreign: bool = False  # write into a non-empty folder this tool never wrote into
 
 
 @dataclasses.dataclass(frozen=True)

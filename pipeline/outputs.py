@@ -65,6 +65,38 @@ class OutputTree:
             raise OutputError(f"refused: {readable(relpath)} in the output folder is a link or a folder, not a photo")
         return True
 
+    def read(self, relpath: str) -> bytes | None:
+        """A file's bytes, or None when it is not there; read through no link, like every write."""
+        if self.remote:
+            return remote.read_bytes(self.path(relpath)) if remote.exists(self.path(relpath)) else None
+        folders, name = _split(relpath)
+        try:
+            fd = self._open_folders(folders, create=False)
+        except FileNotFoundError:
+            return None
+        try:
+            f = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except FileNotFoundError:
+            return None
+        finally:
+            os.close(fd)
+        with os.fdopen(f, "rb") as handle:
+            return handle.read()
+
+    def remove(self, relpath: str) -> None:
+        """Removes a file this run wrote, through no link; gone already is fine."""
+        if self.remote:
+            if remote.exists(self.path(relpath)):
+                remote.delete([self.path(relpath)])
+            return
+        folders, name = _split(relpath)
+        fd = self._open_folders(folders, create=False)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=fd)
+        finally:
+            os.close(fd)
+
     def write(self, relpath, data):
         """Writes bytes under a temporary name, flushes them to disk, renames: all or nothing."""
         if self.remote:
@@ -156,6 +188,32 @@ class Lock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+# What "already done" means: for each colour copy it writes, `colorize run` records from which input (its size
+# and SHA-256) and with which model, in _done/<copy's path>.json. A copy without that record is a file of someone
+# else's (never taken as done); a record of another size or model means the input or the model changed.
+LEDGER = "_done"
+
+
+def ledger_of(out_relpath: str) -> str:
+    """Where the record of a colour copy's input and model lies."""
+    return f"{LEDGER}/{out_relpath}.json"
+
+
+def holds_foreign_files(root: str) -> bool:
+    """Whether a local folder holds files although no run of this tool ever wrote into it or into a folder above
+    it (each run leaves its records of what it did, _done/, or its lock file): a folder of the user's own, which a
+    run must not mix its copies into unasked."""
+    if is_remote(root) or not os.path.isdir(root) or not os.listdir(root):
+        return False
+    folder = os.path.realpath(root)
+    while True:  # its own lock, or that of a folder above it (a part of an earlier run's output)
+        if any(os.path.exists(os.path.join(folder, mark)) for mark in (LEDGER, LOCK_FILE)):
+            return False
+        if os.path.dirname(folder) == folder:
+            return True
+        folder = os.path.dirname(folder)
 
 
 def lock(root, command):

@@ -92,7 +92,10 @@ def test_a_link_inside_the_output_is_never_written_through(originals, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     os.symlink(elsewhere, out / "album")  # planted: album/ in the output leads outside it
-    report = run("--input", str(originals), "--output", str(out))
+    # A folder holding only what someone else put there is refused unless asked for; asked, the link is not followed.
+    with pytest.raises(outputs.OutputError, match="--allow-foreign"):
+        run("--input", str(originals), "--output", str(out))
+    report = run("--input", str(originals), "--output", str(out), "--allow-foreign")
     assert report["counts"]["failed"] == 3 and report["counts"]["colorized"] == 0
     assert os.listdir(elsewhere) == []
     assert all("is a link" in why for why in failures(out).values())
@@ -233,7 +236,9 @@ def _gif(rgb):
 def small_disk(tmp_path):
     mount = tmp_path / "disk"
     mount.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True)
+    # 6 MiB: room for a few of the scans below, and for the small files a run writes besides its photos (each copy's
+    # _done record and thumbnails, the failures and skipped lists, the report) once a photo has found none.
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True, text=True)
     if r.returncode:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
     yield mount
@@ -243,12 +248,13 @@ def small_disk(tmp_path):
 def test_a_full_disk_lists_each_photo_and_a_rerun_finishes(small_disk, tmp_path, photos):
     src = tmp_path / "scans"
     rng = np.random.default_rng(0)
-    for i in range(8):  # grainy scans: 1.5-2 MB each as colour JPEGs, so only a few fit in 4 MB
+    for i in range(8):  # grainy scans: 1.5-2 MB each as colour JPEGs, so only a few fit in 6 MB
         big = np.asarray(Image.fromarray(np.roll(photos["chelsea"], 40 * i, axis=1)).convert("L").resize((1800, 1200)))
         write(str(src / f"scan{i}.jpg"), jpeg_bytes(np.clip(big + rng.normal(0, 12, big.shape), 0, 255).astype(np.uint8)))
     out = small_disk / "colour"
     r = cli_run("--input", str(src), "--output", str(out), "--batch-size", "2")
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert (out / colorize.REPORT).exists(), (r.stdout[-2000:], r.stderr[-2000:])
     n = json.loads((out / colorize.REPORT).read_text())["counts"]
     done = photo_files(out)
     assert n["colorized"] == len(done) and 0 < len(done) < 8 and n["failed"] == 8 - len(done)
@@ -335,6 +341,7 @@ def test_leftovers_of_a_killed_run_are_removed(tmp_path, originals):
     beam_temp = out / ("beam-temp-_failures-" + "0123456789abcdef" * 2)
     write(str(beam_temp / "shard"), b"partial")
     write(str(out / "album" / (outputs.TMP_MARK + "deadbeef")), b"partial photo")
+    write(str(out / outputs.LOCK_FILE), b"")  # a killed run's lock file stays behind (the kernel only drops the flock)
     run("--input", str(originals), "--output", str(out))
     assert not beam_temp.exists() and photo_files(out) == ["album/chelsea.jpg", "album/coffee.jpg", "album/rocket.jpg"]
 

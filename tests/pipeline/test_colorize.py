@@ -144,8 +144,10 @@ def test_zip_members_are_confined_to_the_output(tmp_path, photos):
     reasons = {f["path"]: f["reason"] for f in map(json.loads, open(out / colorize.FAILURES))}
     assert "refused archive member" in reasons[f"{archive}!../escape.jpg"]
     assert "refused archive member" in reasons[f"{archive}!/etc/evil.jpg"]
-    written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and "_gallery" not in p.parts}
-    assert written == {"album/one.jpg", colorize.REPORT, colorize.FAILURES, "index.html"}
+    written = {str(p.relative_to(out)) for p in out.rglob("*")
+               if p.is_file() and "_gallery" not in p.parts and "_runs" not in p.parts}
+    assert written == {"album/one.jpg", "_done/album/one.jpg.json", colorize.REPORT, colorize.FAILURES,
+                       colorize.SKIPPED, "index.html"}
 
 
 def test_pixel_limit_rejects_large_images(tmp_path, photos):
@@ -251,3 +253,31 @@ def test_a_shared_model_is_loaded_once_for_every_worker_and_colours_alike(tmp_pa
     opts = preprocess_command.options(["--input", "x", "--output", "y", "--share-model"])
     assert embedding.EmbedInception("random", share=opts.share_model).handler.share_model_across_processes()
     assert not embedding.EmbedInception("random").handler.share_model_across_processes()
+
+
+def test_already_done_means_written_by_this_tool_from_this_input(tmp_path, photos):
+    """A user's own file where a copy would go is never taken as done, nor replaced unasked; a folder of the user's
+    own is refused unless --allow-foreign; an input that changed since its copy was made is done again."""
+    from pipeline import outputs
+    grey = {name: np.asarray(Image.fromarray(photos[name]).convert("L")) for name in ("astronaut", "chelsea")}
+    write(str(tmp_path / "in" / "astronaut.jpg"), jpeg_bytes(grey["astronaut"]))
+    write(str(tmp_path / "in" / "chelsea.jpg"), jpeg_bytes(grey["chelsea"]))
+    out = tmp_path / "mine"
+    theirs = jpeg_bytes(photos["coffee"])  # an unrelated photo of the user's, under an input's name
+    write(str(out / "astronaut.jpg"), theirs)
+    with pytest.raises(outputs.OutputError, match="did not write.*--allow-foreign"):
+        run("--input", str(tmp_path / "in"), "--output", str(out))
+    first = run("--input", str(tmp_path / "in"), "--output", str(out), "--allow-foreign")
+    assert (first["counts"]["colorized"], first["counts"]["failed"], first["counts"]["skipped_done"]) == (1, 1, 0)
+    reasons = {f["path"]: f["reason"] for f in map(json.loads, open(out / colorize.FAILURES))}
+    assert "was not written by colorize run" in reasons["astronaut.jpg"]
+    assert (out / "astronaut.jpg").read_bytes() == theirs
+    index = (out / "index.html").read_text()
+    assert "chelsea.jpg" in index and "astronaut.jpg" not in index  # the gallery shows the tool's copies alone
+    again = run("--input", str(tmp_path / "in"), "--output", str(out))  # the tool has written here: no flag needed
+    assert (again["counts"]["skipped_done"], again["counts"]["failed"]) == (1, 1)
+    write(str(tmp_path / "in" / "chelsea.jpg"), jpeg_bytes(grey["chelsea"][::-1]))  # the input changed
+    changed = run("--input", str(tmp_path / "in"), "--output", str(out))
+    assert (changed["counts"]["colorized"], changed["counts"]["skipped_done"]) == (1, 0)
+    replaced = run("--input", str(tmp_path / "in"), "--output", str(out), "--overwrite")
+    assert replaced["counts"]["colorized"] == 2 and (out / "astronaut.jpg").read_bytes() != theirs

@@ -1,5 +1,7 @@
 """The DoFns of both stages, called directly on real photos: what each yields, tags and writes."""
+import hashlib
 import io
+import json
 import os
 import zipfile
 
@@ -28,7 +30,8 @@ def tagged(outputs):
 
 
 def read_photos(out, **kw):
-    fn = colorize.ReadPhotos(str(out), kw.get("overwrite", False), kw.get("max_bytes", 1 << 26), c.DEFAULT_MAX_PIXELS)
+    fn = colorize.ReadPhotos(str(out), kw.get("overwrite", False), kw.get("max_bytes", 1 << 26), c.DEFAULT_MAX_PIXELS,
+                             kw.get("model", "model-1"))
     fn.setup()
     return fn
 
@@ -41,9 +44,15 @@ def test_read_photos_reads_images_skips_others_and_what_is_done(tmp_path, photos
     element = colorize.Input(wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
     assert list(fn.process(element)) == [(b"a.jpg", "a.jpg", data)]
     notes = colorize.Input(wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False)
-    assert tagged(fn.process(notes)) == ([], {"tally": ["skipped_not_image"]})  # counted by the pipeline
-    write(str(tmp_path / "out" / "a.jpg"), b"done before")
-    assert tagged(fn.process(element)) == ([], {"tally": ["skipped_done"]})  # its colour copy exists
+    main, tags = tagged(fn.process(notes))  # counted by the pipeline, and listed with why
+    assert main == [] and tags["tally"] == ["skipped_not_image"] and tags["skipped"][0][0] == "notes.txt"
+    write(str(tmp_path / "out" / "a.jpg"), b"someone else's")
+    main, tags = tagged(fn.process(element))  # a file in the way that the tool did not write: a failure, not done
+    assert main == [] and "was not written by colorize run" in tags["failed"][0][1]
+    write(str(tmp_path / "out" / "_done" / "a.jpg.json"), json.dumps({"bytes": len(data), "model": "model-1"}).encode())
+    main, tags = tagged(fn.process(element))
+    assert main == [] and tags["tally"] == ["skipped_done"]  # its colour copy was made from this input, this model
+    assert len(list(read_photos(tmp_path / "out", model="model-2").process(element))) == 1  # another model: redone
     assert len(list(read_photos(tmp_path / "out", overwrite=True).process(element))) == 1
 
 
@@ -78,12 +87,15 @@ def test_prepare_model_input_yields_one_element_per_frame(photos):
 def test_write_photos_joins_the_photos_own_lightness_with_the_predicted_colour(tmp_path, photos):
     grey = np.asarray(Image.fromarray(photos["coffee"]).convert("L"))
     data = jpeg_bytes(grey)
-    fn = colorize.WritePhotos(str(tmp_path), c.DEFAULT_MAX_PIXELS)
+    fn = colorize.WritePhotos(str(tmp_path), c.DEFAULT_MAX_PIXELS, "model-1")
     fn.setup()
     ab = np.zeros((64, 64, 2), np.float32)
     ab[..., 1] = 40  # yellow everywhere
     assert tagged(fn.process((colorize.FrameKey(b"sub/c.jpg", "sub/c.jpg", data, 0, 1), PredictionResult(None, ab)))) == \
         ([], {"tally": ["colorized"]})
+    done = json.loads((tmp_path / "_done" / "sub" / "c.jpg.json").read_text())  # what it was made from, and with
+    assert done == {"input": "sub/c.jpg", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                    "model": "model-1"}
     with Image.open(tmp_path / "sub" / "c.jpg") as im:
         out = np.asarray(im.convert("RGB"))
     assert out.shape[:2] == grey.shape
