@@ -24,8 +24,7 @@ WEBP_LOSSY_QUALITY = 92  # a lossy WebP stays lossy: a lossless copy of one is f
 # Pillow format -> save format; a GIF holds 256 colours, so colour copies of GIFs are PNG (animated: APNG)
 SAVE_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "BMP": "BMP", "WEBP": "WEBP", "GIF": "PNG",
                 "MPO": "MPO"}
-MULTI_FRAME_FORMATS = ("TIFF", "PNG", "WEBP", "MPO")  # save formats that hold every frame / page
-ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "BMP")
+ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")  # BMP's alpha Pillow neither reads nor writes back
 # TIFF compressions a colour copy can keep; others (1-bit G3/G4, old JPEG) become LZW, which is lossless.
 TIFF_COMPRESSIONS = ("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg", "tiff_deflate")
 _METADATA_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "WEBP")  # those that hold an ICC profile and EXIF

@@ -7,7 +7,8 @@ pages -> GroupFrames -> WriteMultiFrame. Failures (with those the launcher found
 inputs whose copies would share a name) go to _failures.jsonl. Every step's outcomes (skipped,
 colorized, failed) -> CountOutcomes -> _counts.json, which the launcher turns into _report.json: the
 pipeline counts, so the report is exact on any runner (metrics are only for watching).
-A rerun skips photos whose output exists, so a stopped job resumes by running the same command again.
+A rerun skips photos already done (their copy's record in _done/ names this input and this model), so a stopped
+job resumes by running the same command again; each run's record files are kept in _runs/.
 
 What the launcher guarantees before any worker starts: the model loads, the numbers make sense, the
 output folder is not the input, does not hold it, and no other run writes into it (a lock).
@@ -41,7 +42,8 @@ from tfrecords import contract as c
 
 REPORT, FAILURES, SKIPPED, LOG = "_report.json", "_failures.jsonl", "_skipped.jsonl", "_log.txt"
 SKIP_REASONS = {"skipped_not_image": "not an image: its name ends in none of " + " ".join(photos.IMAGE_EXTENSIONS),
-                "skipped_done": "already done: its colour copy exists (--overwrite redoes it)"}
+                "skipped_done": "already done: its colour copy was made from this input with this model (--overwrite "
+                                "redoes it)"}
 
 
 # What flows between the DoFns. Paths travel as bytes (basics.paths.wire): names that are not UTF-8 keep
