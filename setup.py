@@ -24,7 +24,7 @@ setuptools.setup(
     description="Batch colorization of black-and-white photographs (Beam pipelines, Keras models)",
     python_requires=">=3.11",
     packages=["commands", "pipeline", "model", "tfrecords", "basics"],
-    package_data={"model": ["default/model.keras", "default/model.json"]},
+    package_data={"model": ["default/model.keras", "default/model.json"], "commands": ["beam_options.json"]},
     include_package_data=True,
     install_requires=REQUIRED,
     extras_require={

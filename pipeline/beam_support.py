@@ -29,29 +29,6 @@ def is_local(beam_args):
     return not any(a == "--runner" or a.startswith("--runner=") for a in beam_args)
 
 
-def runner_of(beam_args):
-    for i, a in enumerate(beam_args):
-        if a.startswith("--runner="):
-            return a.split("=", 1)[1]
-        if a == "--runner" and i + 1 < len(beam_args):
-            return beam_args[i + 1]
-    return None
-
-
-def check_runner(beam_args):
-    """Refuses runners that would run these pipelines wrongly, before anything starts.
-
-    Beam 2.77's DaskRunner computes only the last step it visits ("connected to the full Bag Task
-    Graph", dask_runner.py) and gives a step's tagged outputs to every consumer: in a pipeline that
-    writes photos, failures and counts it runs one of those branches and drops the others, silently.
-    """
-    runner = runner_of(beam_args) or ""
-    if runner.rsplit(".", 1)[-1] == "DaskRunner":
-        raise UserError(f"--runner {runner}: Beam's DaskRunner runs only the last branch of a pipeline and mixes "
-                        "tagged outputs, so photos, failures or counts would be lost; use the local runner "
-                        "(no --runner), DataflowRunner, or another portable runner")
-
-
 def is_dry_run(beam_args):
     """Dataflow's --dry_run: the job is built and checked, nothing is staged, submitted or run."""
     from apache_beam.options.pipeline_options import TestOptions

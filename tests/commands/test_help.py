@@ -25,3 +25,35 @@ def test_help_loads_neither_tensorflow_nor_beam(command):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "--max-pixels" in done.stdout and "default 200,000,000" in done.stdout.replace("\n", " ").replace("  ", " ")
+
+
+TYPO = """
+import sys
+from commands import cli
+try:
+    cli.main(["run", "--input", "in", "--output", "out", "--runner", "DataflowRunner", "--region", "europe-west1",
+              "--no_use_public_ips", "--overwite"])
+except SystemExit as e:
+    assert e.code == 2, e.code
+heavy = sorted(m for m in ("tensorflow", "apache_beam", "keras", "jax") if m in sys.modules)
+sys.exit(f"loaded {heavy}" if heavy else 0)
+"""
+
+
+def test_a_mistyped_flag_is_refused_without_loading_tensorflow_or_beam():
+    """Beam's flags (one with a value, one without) pass; the typo is named with its nearest known flag."""
+    done = subprocess.run([sys.executable, "-c", TYPO], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "unknown option --overwite; did you mean --overwrite?" in done.stderr
+
+
+def test_the_shipped_beam_option_table_is_the_installed_beams():
+    """The table the typo check reads instead of importing Beam lists exactly the options Beam defines, with
+    whether each takes a value; a changed Beam pin must come with a rewritten table (the made_by command)."""
+    import json
+    from commands import flags
+    with open(flags.BEAM_OPTIONS) as f:
+        shipped = json.load(f)
+    assert shipped == flags.beam_option_table()
+    assert {"--runner", "--project", "--temp_location", "--dry_run", "--direct_num_workers"} <= \
+        {o for strings, _ in shipped["options"] for o in strings}

@@ -60,8 +60,10 @@ def test_run_report_is_exact_without_metrics(photos, tmp_path, no_metrics):
     n = report["counts"]
     inputs = sum(len(fs) for _, _, fs in os.walk(src))
     failures = open(os.path.join(out, "_failures.jsonl")).read().splitlines()
+    # The copies: everything but the tool's own records (_report.json, _done/, _gallery/, _runs/, ...).
     written = [f for d, _, fs in os.walk(out) for f in fs
-               if not f.startswith(("_", ".")) and "_gallery" not in d and (d, f) != (out, "index.html")]
+               if not os.path.relpath(os.path.join(d, f), out).startswith(("_", "."))
+               and (d, f) != (out, "index.html")]
     assert n["matched"] == inputs == n["colorized"] + n["skipped_done"] + n["skipped_not_image"] + n["failed"]
     assert n["failed"] == len(failures) == 4  # zero, truncated, text, bomb
     assert n["skipped_not_image"] == 1 and n["colorized"] == len(written) == inputs - 5
