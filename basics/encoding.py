@@ -7,7 +7,7 @@ sRGB ICC profile, which is what the copy's pixels are (PIL, NumPy and tifffile o
         16-bit PNG -> png16 (Pillow writes no 16-bit RGB PNG);  16-bit TIFF -> tifffile;  the rest -> Pillow
 
 What no format can keep is said in docs/run.md's table: 8-bit formats stay 8-bit, a GIF becomes a PNG, a
-1-bit or G3/G4 TIFF becomes an LZW one, a 16-bit TIFF loses its EXIF.
+1-bit or G3/G4 TIFF becomes an LZW one, a 16-bit TIFF keeps its descriptive tags but no other EXIF.
 """
 import io
 import struct
@@ -190,7 +190,27 @@ def tiff16(frames: Iterator[Frame], dpi: tuple | None) -> bytes:
     with tifffile.TiffWriter(buf) as tiff:
         for f in frames:
             pixels = f.colour if f.alpha is None else np.dstack([f.colour, f.alpha.astype(np.uint16)])
-            tiff.write(pixels, photometric="rgb", compression="zlib", predictor=True, metadata=None,
+            tiff.write(pixels, photometric="rgb", compression="zlib", predictor=True, metadata=None, software=False,
                        iccprofile=SRGB_PROFILE, extrasamples=None if f.alpha is None else ["unassalpha"],
-                       **({"resolution": dpi, "resolutionunit": "INCH"} if dpi else {}))
+                       extratags=tiff_tags(f.exif), **({"resolution": dpi, "resolutionunit": "INCH"} if dpi else {}))
     return buf.getvalue()
+
+
+def tiff_tags(exif: bytes | None) -> list[tuple]:
+    """A TIFF input's descriptive tags (exif_of: description, make, model, software, date, artist, copyright) as
+    tifffile's extratags, byte for byte: Pillow reads a TIFF string's bytes as Latin-1, so encoding it back so
+    gives the input's own bytes (UTF-8 ones included), which tifffile's 7-bit check would otherwise refuse."""
+    if not exif:
+        return []
+    tags = Image.Exif()
+    tags.load(exif)
+    kept = []
+    for tag in TIFF_DESCRIPTIVE_TAGS:
+        value = tags.get(tag)
+        if isinstance(value, str):
+            try:
+                raw = value.encode("latin-1")
+            except UnicodeEncodeError:
+                raw = value.encode("utf-8")
+            kept.append((tag, "s", 0, raw, True))
+    return kept

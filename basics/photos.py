@@ -78,6 +78,23 @@ def head_checker(max_pixels: int) -> Callable[[bytes], None]:
     return check
 
 
+HEAD_BYTES = 1 << 20
+
+
+def claimed_pixels(path: str) -> int | None:
+    """The pixels a local photo's header claims (width x height of its first frame), from at most its first
+    megabyte; None when that header cannot be read there (the file's own reading then says why)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w, h = Image.open(io.BytesIO(head)).size
+    except Exception:  # unreadable, not an image, a header past the head: the photo's own reading lists it
+        return None
+    return w * h
+
+
 def _flatten_alpha(im):
     rgba = im.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -187,7 +204,9 @@ def master(im: Image.Image) -> Master:
         arr = np.asarray(im)
         if im.mode == "I" and arr.min() >= 0 and arr.max() <= 255:  # 32-bit integers holding 8-bit levels
             return Master(arr.astype(np.uint8), None)
-        return Master(np.clip(arr, 0, 65535).astype(np.uint16), None)
+        levels = np.clip(arr, 0, 65535).astype(np.uint16)
+        icc = im.info.get("icc_profile")
+        return Master(grey16_to_srgb(levels, icc) if icc else levels, None)
     if im.mode == "F":
         return Master(np.asarray(to_rgb(im).convert("L")), None)
     if im.mode in ("LA", "La", "PA", "RGBA", "RGBa") or (im.mode == "P" and "transparency" in im.info):
@@ -222,6 +241,63 @@ def to_srgb(im: Image.Image) -> Image.Image:
     except Exception as e:  # LittleCMS raises PyCMSError, OSError, ValueError... for profiles it cannot use
         log.warning("an ICC profile that cannot be used (%s): its pixels are read as sRGB", reason_of(e))
         return im.convert("RGB") if im.mode == "CMYK" else im
+
+
+def grey_curve(icc: bytes) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A grey ICC profile's tone curve, as a function from levels in [0, 1] to luminance Y in [0, 1]: its kTRC
+    tag, a `curv` (none: identity; one gamma; or a table) or a `para` (the five parametric kinds of ICC.1:2010
+    10.16). None for a profile that is not grey or whose curve cannot be read."""
+    import struct
+    try:
+        if len(icc) < 132 or icc[16:20] != b"GRAY":
+            return None
+        (count,) = struct.unpack_from(">I", icc, 128)
+        tags = {icc[132 + 12 * i:136 + 12 * i]: struct.unpack_from(">II", icc, 136 + 12 * i)
+                for i in range(min(count, (len(icc) - 132) // 12))}
+        if b"kTRC" not in tags:
+            return None
+        offset, size = tags[b"kTRC"]
+        tag = icc[offset:offset + size]
+        kind = tag[:4]
+        if kind == b"curv":
+            (n,) = struct.unpack_from(">I", tag, 8)
+            if n == 0:
+                return lambda x: x
+            if n == 1:
+                gamma = struct.unpack_from(">H", tag, 12)[0] / 256.0
+                return lambda x: np.power(x, gamma)
+            table = np.frombuffer(tag, ">u2", n, 12).astype(np.float64) / 65535.0
+            return lambda x: np.interp(x, np.linspace(0.0, 1.0, n), table)
+        if kind == b"para":
+            (function,) = struct.unpack_from(">H", tag, 8)
+            k = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}[function]
+            g, a, b, c, d, e, f = (list(v / 65536.0 for v in struct.unpack_from(f">{k}i", tag, 12)) + [0.0] * 7)[:7]
+            if function == 0:
+                a, b, d = 1.0, 0.0, 0.0
+            elif function in (1, 2):
+                e, d = (c if function == 2 else 0.0), -b / a
+                c, f = 0.0, e
+            return lambda x: np.where(x >= d, np.power(np.maximum(a * x + b, 0.0), g) + e, c * x + f)
+    except (struct.error, KeyError, ValueError, ZeroDivisionError):
+        return None  # a malformed profile: the caller says so and reads the pixels as sRGB
+    return None
+
+
+def _srgb_encode(y: np.ndarray) -> np.ndarray:
+    return np.where(y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0.0031308), 1 / 2.4) - 0.055)
+
+
+def grey16_to_srgb(levels: np.ndarray, icc: bytes) -> np.ndarray:
+    """16-bit grey levels that a grey ICC profile describes -> the 16-bit sRGB grey levels of the same
+    luminance (LittleCMS, as Pillow builds it, converts 8-bit pixels only). Through a table of 65,536 levels:
+    no float copy of a large scan. A profile that is not a readable grey one is logged, the levels kept."""
+    curve = grey_curve(icc)
+    if curve is None:
+        log.warning("an ICC profile on 16-bit pixels that is not a grey tone curve: its pixels are read as sRGB")
+        return levels
+    x = np.arange(65536, dtype=np.float64) / 65535.0
+    table = np.round(np.clip(_srgb_encode(np.clip(curve(x), 0.0, 1.0)), 0.0, 1.0) * 65535.0).astype(np.uint16)
+    return table[levels]
 
 
 def eight_bit(pixels: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """`colorize run`: its flags, checked before anything starts, and the summary it prints; the stage itself is
 pipeline/colorize.py, which takes the frozen RunOptions made here."""
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -67,6 +68,10 @@ def summary(report: dict) -> int:
     if report.get("had_colour"):
         print(f"{report['had_colour']} input(s) carried colour (a sepia or tinted print scanned in colour?): coloured "
               "anew from their lightness, their own tint replaced")
+    folder = report.get("folder")
+    if folder and len(folder["runs"]) > 1:
+        print(f"the folder now holds {folder['copies']} colour copies, made over {len(folder['runs'])} runs "
+              f"(their records: {os.path.join(report['output'], '_runs')})")
     if report.get("gallery"):
         print(f"review the results: {report['gallery']}")
     if report.get("not_written"):

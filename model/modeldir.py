@@ -95,4 +95,14 @@ def load(model_dir):
             shutil.rmtree(tmp, ignore_errors=True)
     if not os.path.exists(path):
         raise ModelError(f"{model_dir} has no {MODEL_FILE}")
-    return load_keras(path), card
+    # The last model loaded stays for a second load of the same file in this process: a small job that runs
+    # in the launcher's process (pipeline.colorize.runs_in_process) then loads its model once, not twice.
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+    if _last_loaded.get("key") != key:
+        _last_loaded.clear()
+        _last_loaded.update(key=key, model=load_keras(path))
+    return _last_loaded["model"], card
+
+
+_last_loaded: dict = {}

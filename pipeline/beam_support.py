@@ -42,8 +42,12 @@ def dry_run_report(result, what, output):
     return {"dry_run": True, "what": what, "output": output, "job_steps": steps}
 
 
-def make_pipeline(beam_args):
-    """A Pipeline from Beam flags. With no --runner: the in-process FnApiRunner on every core.
+LOCAL_WORKER_FLAGS = ("--direct_num_workers", "--direct_running_mode")
+
+
+def make_pipeline(beam_args, in_process=False):
+    """A Pipeline from Beam flags. With no --runner: Beam's FnApiRunner on this machine, with a worker
+    process per core, or (in_process: a small job) in this process, which saves each worker's start.
 
     Beam's default DirectRunner first tries to download the Prism runner binary; choosing the
     runner explicitly keeps local runs offline and quiet.
@@ -51,7 +55,8 @@ def make_pipeline(beam_args):
     if not is_local(beam_args):
         return beam.Pipeline(options=PipelineOptions(beam_args))
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-    local = {"--direct_num_workers": str(os.cpu_count() or 1), "--direct_running_mode": "multi_processing",
+    workers, mode = ("1", "in_memory") if in_process else (str(os.cpu_count() or 1), "multi_processing")
+    local = {"--direct_num_workers": workers, "--direct_running_mode": mode,
              "--default_sdk_harness_log_level": "WARNING",
              "--sdk_harness_log_level_overrides": '{"colorize": "INFO"}'}
     has = {a.split("=")[0] for a in beam_args}  # a flag the user gives replaces only that default

@@ -32,13 +32,16 @@ class Launch:
     beam_args: tuple[str, ...]
     verbose: bool
     record: tuple[str, ...] = ()    # files of the output folder that make a run's record, kept per run in _runs/
+    in_process: bool = False        # a small local job: run in this process, not in a worker process per core
 
 
 def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | None], None],
-           report: Callable[[dict, outputs.OutputTree], dict], test_pipeline: Pipeline | None = None) -> dict:
+           report: Callable[[dict, outputs.OutputTree], dict], test_pipeline: Pipeline | None = None,
+           finish: Callable[[dict, outputs.OutputTree], None] | None = None) -> dict:
     """Runs a stage: build(pipeline, output tree, progress folder) adds its graph; report(counts, tree) turns the
-    counts its pipeline wrote into the stage's report (and writes it), under the lock. Returns that report, or
-    a dry run's list of steps."""
+    counts its pipeline wrote into the stage's report (and writes it), under the lock; finish(report, tree), once
+    this run's record is kept, writes what sums up the whole folder. Returns that report, or a dry run's list of
+    steps."""
     tree = outputs.OutputTree(job.output)
     started = time.time()
     with outputs.lock(tree.root, job.command):
@@ -48,7 +51,7 @@ def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | Non
         with watched(tree, job.log_name, job.total, job.beam_args, job.verbose,
                      in_process=test_pipeline is not None) as progress_folder:
             forget_outcomes(tree.path(COUNTS_FILE))
-            p = test_pipeline or make_pipeline(list(job.beam_args))
+            p = test_pipeline or make_pipeline(list(job.beam_args), job.in_process)
             build(p, tree, progress_folder)
             try:
                 result = p.run()
@@ -64,6 +67,8 @@ def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | Non
         made = report(read_outcomes(tree.path(COUNTS_FILE)), tree)
         if job.record:
             keep_record(tree, job.record, started, made)
+        if finish:
+            finish(made, tree)
         return made
 
 

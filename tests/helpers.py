@@ -97,9 +97,9 @@ def mirrored_records(photos, photo_root, out, *preprocess_args):
 
 
 
-def grey_icc_profile(gamma=2.2, name="Gray Gamma 2.2"):
+def grey_icc_profile(gamma=2.2, name="Gray Gamma 2.2", curve=None):
     """An ICC v2 monitor profile for grey pixels with a pure gamma curve, byte by byte (the ICC.1:2001 layout),
-    as scanners embed in grey masters: LittleCMS reads it like any other."""
+    as scanners embed in grey masters: LittleCMS reads it like any other. `curve`: another kTRC tag's bytes."""
     import struct
 
     def s15(x):
@@ -111,7 +111,7 @@ def grey_icc_profile(gamma=2.2, name="Gray Gamma 2.2"):
     tags = [(b"desc", b"desc\0\0\0\0" + struct.pack(">I", len(text) + 1) + text + b"\0" + b"\0" * 8 + b"\0\0\0"
              + b"\0" * 67),
             (b"wtpt", b"XYZ \0\0\0\0" + s15(0.9642) + s15(1.0) + s15(0.8249)),
-            (b"kTRC", b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256))),
+            (b"kTRC", curve or b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256))),
             (b"cprt", b"text\0\0\0\0" + b"No copyright, use freely\0")]
     offset = 128 + 4 + 12 * len(tags)
     table, body = [], b""

@@ -69,3 +69,27 @@ def test_draft_decoding_keeps_the_aspect_ratio(photos):
     big = np.asarray(Image.fromarray(photos["coffee"]).resize((1600, 1200)))
     small = images.decode_rgb(jpeg_bytes(big), draft_size=300)
     assert small.shape[0] * 4 == small.shape[1] * 3 and min(small.shape[:2]) >= 300
+
+
+def test_a_grey_profiles_tone_curve_is_read_from_its_bytes():
+    """kTRC as one gamma, as a table, and as sRGB's parametric curve (type 3), checked against the formulas; a
+    profile that is not grey, or whose tag is cut short, gives None (the pixels are then read as sRGB)."""
+    import struct
+    from tests.helpers import grey_icc_profile
+    x = np.linspace(0, 1, 101)
+    assert np.allclose(images.grey_curve(grey_icc_profile(1.8))(x), x ** (461 / 256))
+    table = np.round(65535 * x ** 2.0).astype(">u2")
+    curv = b"curv\0\0\0\0" + struct.pack(">I", len(table)) + table.tobytes()
+    assert np.allclose(images.grey_curve(grey_icc_profile(curve=curv))(x), x ** 2.0, atol=1e-4)
+
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+    g, a, b, c, d = 2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045
+    para = b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + b"".join(map(s15, (g, a, b, c, d)))
+    srgb = np.where(x >= d, ((x + 0.055) / 1.055) ** 2.4, x / 12.92)
+    assert np.allclose(images.grey_curve(grey_icc_profile(curve=para))(x), srgb, atol=1e-4)
+    rgb = bytearray(grey_icc_profile())
+    rgb[16:20] = b"RGB "
+    assert images.grey_curve(bytes(rgb)) is None
+    assert images.grey_curve(grey_icc_profile(curve=b"curv\0\0\0\0\0\0\0\x09\0")) is None  # a table cut short
+    assert images.grey_curve(b"not a profile") is None

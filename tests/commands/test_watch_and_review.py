@@ -1,5 +1,6 @@
 """A run a person can watch and review: one progress bar (on a terminal and in plain logs), quiet output,
 a gallery that a real browser renders, and the vividness control."""
+import html
 import json
 import os
 import pty
@@ -17,7 +18,7 @@ from PIL import Image
 
 from model import metrics
 from pipeline import colorize, gallery
-from tests.helpers import jpeg_bytes, write
+from tests.helpers import jpeg_bytes, png_bytes, write
 from commands import run as run_command
 
 pytestmark = pytest.mark.slow  # runs the real command end to end
@@ -94,11 +95,13 @@ def test_the_readme_first_command_is_quiet_and_verbose_brings_the_logs_back(tmp_
     lines = [x for x in (r.stdout + r.stderr).splitlines() if x.strip() and not BAR.search(x)]
     assert len(lines) <= 10, lines
     assert "review the results:" in r.stdout and "Traceback" not in r.stderr
-    assert "Python sdk harness" in (out / colorize.LOG).read_text()  # the workers' log is kept, not shown
+    assert "model loaded in" in (out / colorize.LOG).read_text()  # the workers' log is kept, not shown
+    # Six photos are a small job: run in this process, no worker process started for them.
+    assert json.loads((out / colorize.REPORT).read_text())["in_process"] is True
     r = subprocess.run([sys.executable, "-m", "commands.cli", "run", "--input", os.path.join(ROOT, "samples", "bw"),
                         "--output", str(tmp_path / "verbose"), "--verbose"], capture_output=True, text=True,
                        timeout=600, cwd=ROOT)
-    assert r.returncode == 0 and "Python sdk harness" in r.stderr
+    assert r.returncode == 0 and "model loaded in" in r.stderr
 
 
 def chromium():
@@ -139,13 +142,14 @@ def test_the_gallery_renders_in_a_real_browser_paged_and_rerun_safe(tmp_path, ph
         assert "class=\"broken\"" not in dom  # every thumbnail loaded in the browser
         figures = re.findall(r"<figure>.*?</figure>", dom, re.S)
         shown += figures
-        for href in re.findall(r"<a href=\"([^\"]+)\"><img", dom):
+        for href in re.findall(r"<a href=\"([^\"]+)\"><span class=\"shot\"><img", dom):
             linked.append(os.path.normpath(os.path.join(page.parent, href)))
         for src_ in re.findall(r"<img src=\"([^\"]+)\"", dom):
             assert os.path.isfile(os.path.join(page.parent, src_)), src_
     assert len(shown) == 10 and len(re.findall(r"<figure>", render(browser, pages[0]))) == 4
     assert sorted(linked) == sorted(str(p) for p in out.rglob("p*.jpg") if gallery.FOLDER not in p.parts)
-    assert "matched 11" in render(browser, pages[0])
+    assert ("11 files found: 3 colorized, 7 already done by an earlier run, 1 could not be colorized."
+            in render(browser, pages[0]))
     failures = render(browser, out / gallery.FOLDER / "failures.html")
     assert "broken.jpg" in failures and "not a readable image" in failures
 
@@ -168,3 +172,36 @@ def test_vividness_scales_colour_in_run_and_evaluate(tmp_path, photos):
                               "--vividness", v]) == 0
         seen[v] = json.loads((tmp_path / f"r{v}" / "metrics.json").read_text())
     assert seen["2"]["model"]["colourfulness"] > seen["1"]["model"]["colourfulness"] and seen["2"]["vividness"] == 2
+
+
+PROBE = """<script>window.addEventListener('load', () => {
+  const boxes = [...document.images].map(i => { const r = i.getBoundingClientRect(); return [r.width, r.height]; });
+  document.body.setAttribute('data-boxes', JSON.stringify(boxes));
+  document.body.setAttribute('data-page-width', document.documentElement.scrollWidth);
+});</script>"""
+
+
+def test_the_gallery_shows_photos_of_any_shape_in_one_tile_each_labelled(tmp_path, photos):
+    """A 5000 x 1 strip, a 1 x 3000 sliver and a panorama: in a real browser each thumbnail fits its 150 px square,
+    the page is no wider than the window, and each pair says which is the original and which the copy."""
+    browser = chromium()
+    src = tmp_path / "in"
+    grey = np.asarray(Image.fromarray(photos["coffee"]).convert("L"))
+    write(str(src / "strip.png"), png_bytes(Image.fromarray(np.tile(grey[200:201, :500], (1, 10)))))   # 5000 x 1
+    write(str(src / "sliver.png"), png_bytes(Image.fromarray(np.tile(grey[:300, 300:301], (10, 1)))))  # 1 x 3000
+    write(str(src / "panorama.jpg"), jpeg_bytes(np.tile(grey, (1, 6))))                                # 3600 x 400
+    write(str(src / "notes.txt"), b"a note")
+    out = tmp_path / "out"
+    report = run_command.job(["--input", str(src), "--output", str(out)], test_pipeline=TestPipeline(runner=FnApiRunner()))
+    assert report["counts"]["colorized"] == 3
+    page = out / "probe.html"  # beside index.html, so its relative links hold
+    page.write_text((out / gallery.INDEX).read_text().replace("</body>", PROBE + "</body>"))
+    r = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+                        "--window-size=1280,900", "--virtual-time-budget=5000", "--dump-dom", f"file://{page}"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    boxes = json.loads(html.unescape(re.search(r'data-boxes="([^"]+)"', r.stdout).group(1)))
+    assert len(boxes) == 6 and all(w <= 150 and h <= 150 for w, h in boxes), boxes
+    assert int(re.search(r'data-page-width="(\d+)"', r.stdout).group(1)) <= 1280
+    assert r.stdout.count(">black-and-white</span>") == 3 and r.stdout.count(">colour</span>") == 3
+    assert "3 colorized" in r.stdout and "1 skipped as not photos" in r.stdout

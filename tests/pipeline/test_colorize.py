@@ -15,7 +15,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from PIL import Image
 
 from tests.helpers import bad_inputs, jpeg_bytes, png_bytes, write
-from pipeline import colorize
+from pipeline import colorize, gallery
 from basics import photos as images
 from basics.lab import lightness
 from commands import run as run_command
@@ -93,7 +93,7 @@ def test_report_adds_up_and_lists_every_failure(tree, first_run):
     skipped = [json.loads(line) for line in open(out / colorize.SKIPPED)]
     assert {f["path"] for f in skipped} == NOT_IMAGES and all(f["reason"].startswith("not an image") for f in skipped)
     page = (out / "_gallery" / "failures.html").read_text()
-    assert all(path in page for path in NOT_IMAGES | BROKEN) and "files skipped" in page
+    assert all(path in page for path in NOT_IMAGES | BROKEN) and "skipped, and why" in page
 
 
 def test_metadata_is_kept(first_run):
@@ -124,6 +124,12 @@ def test_second_run_rewrites_nothing_and_overwrite_redoes(tree, first_run):
     assert kept["counts"] == first["counts"] and (out / colorize.REPORT).read_text() != json.dumps(kept)
     assert (out / "_runs" / os.path.basename(first["record"]) / colorize.FAILURES).read_bytes().count(b"\n") == len(BROKEN)
     assert {p: p.stat().st_mtime_ns for p in outputs} == stamps
+    # One summary of the whole folder, over both runs: every copy on disk, each run's record and counts.
+    summary = json.loads((out / gallery.SUMMARY).read_text())
+    assert summary["copies"] == first["counts"]["colorized"] == len([p for p in outputs if "_done" not in p.parts])
+    assert [r["record"] for r in summary["runs"]] == [f"_runs/{r.name}" for r in records]
+    assert [r["counts"] for r in summary["runs"]] == [first["counts"], second["counts"]]
+    assert summary["failed_in_latest_run"] == len(BROKEN) and second["folder"] == summary
     third = run("--input", str(root / "colour"), "--output", str(out / "colour"), "--overwrite")
     assert third["counts"]["colorized"] == 3
 
@@ -147,7 +153,7 @@ def test_zip_members_are_confined_to_the_output(tmp_path, photos):
     written = {str(p.relative_to(out)) for p in out.rglob("*")
                if p.is_file() and "_gallery" not in p.parts and "_runs" not in p.parts}
     assert written == {"album/one.jpg", "_done/album/one.jpg.json", colorize.REPORT, colorize.FAILURES,
-                       colorize.SKIPPED, "index.html"}
+                       colorize.SKIPPED, "index.html", gallery.SUMMARY}
 
 
 def test_pixel_limit_rejects_large_images(tmp_path, photos):
@@ -174,10 +180,15 @@ def test_killed_run_resumes_with_every_photo_done_once_and_no_partial_files(tmp_
     proc.wait()
     done_before = len(list(out.rglob("photo*.jpg")))
     assert 3 <= done_before < 40, done_before
+    # A copy whose final record the kill forestalled (the poll above stops the run right after a copy lands) is
+    # known by its "writing" record: redone, never taken for a file of the user's, nor for done.
+    records = [json.loads(p.read_text()) for p in (out / "_done").rglob("*.json")]
+    finished = sum(r.get("state") != colorize.WRITING for r in records)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     report = json.loads((out / colorize.REPORT).read_text())["counts"]
-    assert report["colorized"] + report["skipped_done"] == 40 and report["skipped_done"] >= done_before
+    assert report["colorized"] + report["skipped_done"] == 40 and report["skipped_done"] == finished
+    assert done_before - 1 <= finished <= done_before
     assert sorted(str(p.relative_to(out)) for p in out.rglob("photo*.jpg")) == sorted(names)
     assert not [p for p in out.rglob("*") if colorize.TMP_MARK in p.name]
     for p in out.rglob("photo*.jpg"):
@@ -281,3 +292,25 @@ def test_already_done_means_written_by_this_tool_from_this_input(tmp_path, photo
     assert (changed["counts"]["colorized"], changed["counts"]["skipped_done"]) == (1, 0)
     replaced = run("--input", str(tmp_path / "in"), "--output", str(out), "--overwrite")
     assert replaced["counts"]["colorized"] == 2 and (out / "astronaut.jpg").read_bytes() != theirs
+
+
+def test_a_small_local_job_runs_in_this_process_and_a_large_one_in_workers(tmp_path, photos, monkeypatch):
+    """runs_in_process reads the photos' headers: a few local photos run in the launcher's process; an archive,
+    a remote runner, the user's own worker flags or more pixels than the budget keep a worker per core."""
+    from pipeline import sources
+    root = tmp_path / "in"
+    write(str(root / "a.jpg"), jpeg_bytes(photos["astronaut"]))
+    write(str(root / "deeper" / "b.png"), png_bytes(Image.fromarray(photos["coffee"])))
+    write(str(root / "notes.txt"), b"not a photo")
+    write(str(root / "broken.jpg"), b"\xff\xd8\xff")  # no readable header: costs nothing, fails in the pipeline
+    files = sources.list_inputs(str(root)).files
+    assert images.claimed_pixels(str(root / "a.jpg")) == 512 * 512
+    assert images.claimed_pixels(str(root / "deeper" / "b.png")) == 400 * 600
+    assert images.claimed_pixels(str(root / "broken.jpg")) is None
+    assert images.claimed_pixels(str(root / "notes.txt")) is None
+    assert colorize.runs_in_process(files, [], ())
+    assert not colorize.runs_in_process(files, ["photos.zip"], ())
+    assert not colorize.runs_in_process(files, [], ("--runner", "DataflowRunner", "--project", "p"))
+    assert not colorize.runs_in_process(files, [], ("--direct_num_workers=2",))
+    monkeypatch.setattr(colorize, "IN_PROCESS_PIXELS", 512 * 512 + 400 * 600 - 1)
+    assert not colorize.runs_in_process(files, [], ())

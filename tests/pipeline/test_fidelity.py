@@ -56,8 +56,10 @@ def archive(tmp_path_factory, photos):
     exif[0x0112] = 6                     # Orientation: rotated on reading, so the copy must not say it again
     sepia = np.stack([coffee * 1.0, coffee * 0.85, coffee * 0.62], -1).clip(0, 255).astype(np.uint8)
     files = {
-        "master16.tif": saved(Image.fromarray(m16), "TIFF", dpi=(300, 300)),
+        "master16.tif": saved(Image.fromarray(m16), "TIFF", dpi=(300, 300),
+                              tiffinfo={271: "Archive Scanner Co", 33432: "(c) Stadtarchiv Köln", 315: "A. Person"}),
         "master16.png": saved(Image.fromarray(m16), "PNG", dpi=(600, 600)),
+        "master16 gamma.png": saved(Image.fromarray(m16), "PNG", icc_profile=grey_icc_profile()),
         "scan600.jpg": saved(Image.fromarray(coffee), "JPEG", quality=92, dpi=(600, 600), progressive=True,
                              icc_profile=grey_icc_profile()),
         "baseline.jpg": saved(Image.fromarray(coffee), "JPEG", quality=92),
@@ -81,7 +83,7 @@ def archive(tmp_path_factory, photos):
 
 
 def test_sixteen_bit_masters_give_sixteen_bit_colour_masters_with_their_lightness(archive):
-    _, out, _, made, _ = archive
+    root, out, _, made, _ = archive
     m16 = made["m16"]
     truth = l_of(np.repeat(m16[..., None], 3, -1), 65535)
     tiff = tifffile.TiffFile(str(out / "master16.tif"))
@@ -89,6 +91,10 @@ def test_sixteen_bit_masters_give_sixteen_bit_colour_masters_with_their_lightnes
     colour_tif = page.asarray()
     assert colour_tif.dtype == np.uint16 and colour_tif.shape == m16.shape + (3,)
     assert page.tags["XResolution"].value == (300, 1) and page.tags["ResolutionUnit"].value == 2
+    source = tifffile.TiffFile(str(root / "master16.tif")).pages[0].tags
+    for tag in ("Make", "Copyright", "Artist"):  # the descriptive tags, byte for byte
+        assert page.tags[tag].value == source[tag].value, tag
+    assert "Software" not in page.tags
     width, height, rows, meta = png.Reader(filename=str(out / "master16.png")).asDirect()
     colour_png = np.vstack([np.asarray(r, np.uint16) for r in rows]).reshape(height, width, 3)
     assert meta["bitdepth"] == 16 and (width, height) == (m16.shape[1], m16.shape[0])
@@ -101,6 +107,27 @@ def test_sixteen_bit_masters_give_sixteen_bit_colour_masters_with_their_lightnes
         in_gamut = ((colour > 0) & (colour < 65535)).all(-1)
         assert in_gamut.mean() > 0.8 and np.percentile(err[in_gamut], 99.9) < 0.01, np.percentile(err[in_gamut], 99.9)
         assert len(np.unique(colour[..., 1])) > 20_000  # far more than 256 levels
+
+
+def test_a_sixteen_bit_master_with_a_grey_profile_keeps_the_lightness_its_profile_means(archive):
+    """Its levels mean Y = (v / 65535) ** gamma (Gray Gamma 2.2, stored as 563/256), not sRGB's curve: the 16-bit
+    copy's L is that lightness, within 0.02 L*, where the sRGB reading would be off by several L in the shadows."""
+    _, out, _, made, _ = archive
+    m16 = made["m16"]
+    y = (m16 / 65535.0) ** (563 / 256)
+    managed = np.where(y > 216 / 24389, 116 * np.cbrt(y) - 16, 24389 / 27 * y)
+    naive = l_of(np.repeat(m16[..., None], 3, -1), 65535)
+    width, height, rows, meta = png.Reader(filename=str(out / "master16 gamma.png")).asDirect()
+    colour = np.vstack([np.asarray(r, np.uint16) for r in rows]).reshape(height, width, 3)
+    assert meta["bitdepth"] == 16
+    in_gamut = ((colour > 0) & (colour < 65535)).all(-1)
+    err = np.abs(l_of(colour, 65535) - managed)
+    dark = (m16 < 60 * 257) & in_gamut
+    assert dark.sum() > 500 and np.abs(managed - naive)[dark].mean() > 2
+    # Darker in sRGB terms than the plain master, so more of its colours clip at sRGB's edge: 0.7, not 0.8.
+    assert in_gamut.mean() > 0.7 and np.percentile(err[in_gamut], 99.9) < 0.02, np.percentile(err[in_gamut], 99.9)
+    assert "sRGB" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(
+        io.BytesIO(Image.open(out / "master16 gamma.png").info["icc_profile"])))
 
 
 def test_dpi_progressive_jpeg_and_a_grey_profile_come_through_colour_managed(archive):
