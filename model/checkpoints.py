@@ -14,7 +14,7 @@ from basics.errors import ModelError
 BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
 
 
-def history_column(out, monitor):
+def history_column(out: str, monitor: str) -> list[float]:
     """Every epoch's `monitor` value in out/history.csv (resumed runs' earlier epochs too); [] if none."""
     path = os.path.join(out, HISTORY)
     if not os.path.exists(path):
@@ -40,7 +40,7 @@ class SaveLast(keras.callbacks.Callback):
         self.out, self.extra, self.every, self.commit_later = out, extra, every, commit_later
         self.pending = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if (epoch + 1) % self.every and epoch + 1 != self.params.get("epochs"):
             return
         self.model.save(os.path.join(self.out, "last.tmp.keras"))
@@ -48,7 +48,7 @@ class SaveLast(keras.callbacks.Callback):
         if not self.commit_later:
             self.commit(epoch)
 
-    def commit(self, epoch):
+    def commit(self, epoch: int) -> None:
         if self.pending != epoch:
             return
         os.replace(os.path.join(self.out, "last.tmp.keras"), os.path.join(self.out, LAST))
@@ -63,11 +63,11 @@ class CommitLast(keras.callbacks.Callback):
         super().__init__()
         self.save_last = save_last
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.save_last.commit(epoch)
 
 
-def callbacks(out, monitor, resume, state_extra, ema=False):
+def callbacks(out: str, monitor: str, resume: bool, state_extra: dict, ema: bool = False) -> list[keras.callbacks.Callback]:
     """Checkpoints, history and logs. With EMA weights, validation and best.keras use the averaged
     weights, while last.keras (saved first) keeps the raw ones and the optimizer their average; the
     epoch it holds is committed last of all."""
@@ -87,7 +87,7 @@ def callbacks(out, monitor, resume, state_extra, ema=False):
     return cbs
 
 
-def resume_point(out, card_fields):
+def resume_point(out: str, card_fields: dict) -> int:
     state_path = os.path.join(out, STATE)
     if not (os.path.exists(state_path) and os.path.exists(os.path.join(out, LAST))):
         raise ModelError(f"nothing to resume in {out}: no {LAST} / {STATE} (train without --resume)")
@@ -100,7 +100,7 @@ def resume_point(out, card_fields):
     return state["epoch"]
 
 
-def save_final(out, model_path, temperature=None, vividness=1.0):
+def save_final(out: str, model_path: str, temperature: float | None = None, vividness: float = 1.0) -> keras.Model:
     """model.keras: the chosen checkpoint's weights without optimizer state (smaller, inference only).
 
     A classification model gets its annealed-mean decoding (and its built-in vividness): model.keras

@@ -7,12 +7,12 @@ import logging
 log = logging.getLogger("colorize")
 
 
-def backend():
+def backend() -> str:
     import keras
     return keras.backend.backend()
 
 
-def training_devices():
+def training_devices() -> list:
     """The devices training runs on in sync: all GPUs, else all logical CPUs (TensorFlow) / all JAX devices."""
     if backend() == "tensorflow":
         import tensorflow as tf
@@ -23,7 +23,7 @@ def training_devices():
     return [None]
 
 
-def distribution_scope():
+def distribution_scope() -> contextlib.AbstractContextManager:
     """A context that places the model on every device of training_devices()."""
     devices = training_devices()
     if backend() == "tensorflow":
@@ -45,7 +45,7 @@ def distribution_scope():
     return contextlib.nullcontext()
 
 
-def usable_count(count, batch_size, replicas, training):
+def usable_count(count: int, batch_size: int, replicas: int, training: bool) -> int:
     """How many records of a split an epoch reads, so that every device gets a share of every batch.
 
     Training reads full batches only (the remainder, a different one each epoch, waits for the next).

@@ -22,10 +22,14 @@ import math
 import os
 import pickle
 import struct
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from basics.errors import UserError
+
+if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
+    import keras
 
 
 class EncoderError(UserError):
@@ -54,13 +58,13 @@ VARIANTS = {v.name: v for v in (
 ENCODERS = tuple(VARIANTS)
 
 
-def variant(name):
+def variant(name: str) -> "Variant":
     if name not in VARIANTS:
         raise EncoderError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
     return VARIANTS[name]
 
 
-def round_filters(filters, width, divisor=8):
+def round_filters(filters: int, width: float, divisor: int = 8) -> int:
     """EfficientNet's width scaling: to a multiple of 8, never more than 10 % below."""
     if width == 1.0:
         return filters
@@ -69,7 +73,7 @@ def round_filters(filters, width, divisor=8):
     return int(new + divisor if new < 0.9 * scaled else new)
 
 
-def block_table(v):
+def block_table(v: "Variant") -> list[tuple[int, int, int, int, int]]:
     """[(kernel, stride, expand, in, out)] of every block; Lite scales neither the first nor the last stage's depth."""
     blocks, channels = [], STEM
     for i, (repeats, kernel, stride, expand, out) in enumerate(STAGES):
@@ -81,7 +85,7 @@ def block_table(v):
     return blocks
 
 
-def feature_taps(v):
+def feature_taps(v: "Variant") -> dict[int, int]:
     """{scale: index of the last block at that scale}, scales 2, 4, 8, 16, 32."""
     taps, scale = {}, 2
     for i, (_, stride, _, _, _) in enumerate(block_table(v)):
@@ -105,7 +109,7 @@ class _Tensor:
     def __init__(self, storage, offset, size, stride):
         self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
 
-    def array(self):
+    def array(self) -> np.ndarray:
         item = self.storage.dtype.itemsize
         flat = self.storage.data
         if not self.size:
@@ -137,14 +141,14 @@ class _CheckpointUnpickler(pickle.Unpickler):
         super().__init__(f)
         self.storages = storages
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if module == "torch" and name in _DTYPES:
             return _StorageType(name)
         if (module, name) in self.ALLOWED:
             return self.ALLOWED[(module, name)]
         raise pickle.UnpicklingError(f"refusing {module}.{name}: not part of a plain state dict")
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: tuple) -> Any:
         kind, storage_type, key, _location, numel = pid[:5]  # a sixth, view metadata, is None in these files
         if kind != "storage":
             raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
@@ -153,7 +157,7 @@ class _CheckpointUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
-def read_state_dict(path):
+def read_state_dict(path: str) -> dict[str, np.ndarray]:
     """A legacy-format PyTorch checkpoint -> {name: NumPy array}, without PyTorch."""
     try:
         with open(path, "rb") as f:
@@ -176,7 +180,7 @@ def read_state_dict(path):
     return {k: v.array() for k, v in state.items() if isinstance(v, _Tensor)}
 
 
-def weights_file(name):
+def weights_file(name: str) -> str:
     """The installed package's checkpoint for encoder `name`; a one-line error when it is not installed."""
     v = variant(name)
     try:
@@ -194,7 +198,7 @@ def weights_file(name):
     return path
 
 
-def file_sha256(path):
+def file_sha256(path: str) -> str:
     """SHA-256 of a file; a checkpoint's is computed once a process (each load and each card asks for it)."""
     st = os.stat(path)
     return _sha256_of(os.path.realpath(path), st.st_size, st.st_mtime_ns)
@@ -236,7 +240,7 @@ def _block(x, i, kernel, stride, expand, c_in, c_out):
     return h
 
 
-def features(rgb, v):
+def features(rgb: Any, v: "Variant") -> tuple[Any, dict[int, Any]]:
     """ImageNet-normalised RGB tensor -> (last block's output, {scale: block output}) for a U-Net.
     Layer names are what load_imagenet looks the checkpoint's tensors up by."""
     from keras import layers
@@ -251,7 +255,7 @@ def features(rgb, v):
     return x, at
 
 
-def build_classifier(name, size=None):
+def build_classifier(name: str, size: int | None = None) -> "keras.Model":
     """The whole ImageNet classifier (1000 softmax outputs) on normalised RGB [size, size, 3]."""
     import keras
     from keras import layers
@@ -291,7 +295,7 @@ def _keras_weights(layer, stem, state):
     return [w.transpose(2, 3, 1, 0)]  # [out, in, kh, kw] -> [kh, kw, in, out]
 
 
-def card_entry(name, path=None):
+def card_entry(name: str, path: str | None = None) -> dict:
     """What a model card records of a pretrained encoder's starting point: its name, where its weights
     came from and the checkpoint's SHA-256 (as the Inception embedding's identity is recorded)."""
     v = variant(name)
@@ -299,7 +303,7 @@ def card_entry(name, path=None):
     return {"name": name, "weights": f"imagenet ({v.package})", "sha256": file_sha256(path)}
 
 
-def load_imagenet(model, name, path=None):
+def load_imagenet(model: "keras.Model", name: str, path: str | None = None) -> dict:
     """Sets every EfficientNet layer of `model` (named as `features` names them) from the ImageNet checkpoint
     and returns its card_entry. Layers the model lacks (the classifier
     head, for an encoder) are left out; a tensor of the wrong shape is an error, never silently skipped."""
@@ -326,6 +330,6 @@ def load_imagenet(model, name, path=None):
     return card_entry(name, path)
 
 
-def normalise(rgb01):
+def normalise(rgb01: np.ndarray) -> np.ndarray:
     """NumPy RGB in [0, 1] [..., 3] -> ImageNet-normalised float32."""
     return ((np.asarray(rgb01, np.float32) - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD)).astype(np.float32)

@@ -6,6 +6,8 @@ Writes REPORT/metrics.json (overall and per image) and REPORT/comparison.png
 import json
 import logging
 import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +18,10 @@ from tfrecords import records
 from basics import view
 from basics.photos import ImageError, SkipImage, decode_rgb
 from basics.lab import lab_to_rgb_uint8, rgb_to_lab
+
+if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
+    import keras
+    from model.semantic import Judge
 
 log = logging.getLogger("colorize")
 PREDICT_BATCH = 32
@@ -35,7 +41,8 @@ def _score(l, pred_ab, true_ab):
     return model, base, (grey_rgb, pred_rgb, true_rgb)
 
 
-def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0, vividness=1.0, judge=None):
+def on_records(model: "keras.Model", card: dict, data_dir: str, split: str, info: dict, limit: int | None = None,
+               keep_examples: int = 0, vividness: float = 1.0, judge: "Judge | None" = None) -> dict:
     """Metrics of `model` on a split of records, at the records' size."""
     if card["architecture"] == "fusion":
         c.check_same_embedding(modeldir.embedding_of(card), c.EmbeddingSpec.from_dict(info.get("embedding")),
@@ -46,7 +53,8 @@ def on_records(model, card, data_dir, split, info, limit=None, keep_examples=0, 
                       f"{split} records of {data_dir}", keep_examples, vividness, judge)
 
 
-def on_batches(model, card, batches, what, keep_examples=0, vividness=1.0, judge=None):
+def on_batches(model: "keras.Model", card: dict, batches: Iterable, what: str, keep_examples: int = 0,
+               vividness: float = 1.0, judge: "Judge | None" = None) -> dict:
     """Metrics of `model` on batches as records.batches yields them (scaled l, ab, embedding?, source).
     judge: a semantic.Judge, whose ImageNet classes of each original, colorization and grey version
     give the semantic test."""
@@ -78,7 +86,7 @@ def _judge_into(judge, triples, entries):
         e["grayscale_baseline"]["semantic_agreement"] = 100.0 * (g == o)
 
 
-def summarize(per_image, what, examples=None, judge=None):
+def summarize(per_image: list[dict], what: str, examples: list | None = None, judge: "Judge | None" = None) -> dict:
     if not per_image:
         raise c.ContractError(f"nothing to evaluate in {what}")
     out = {"split": what, "images": len(per_image),
@@ -92,7 +100,7 @@ def summarize(per_image, what, examples=None, judge=None):
     return out
 
 
-def photo_metrics(colour_rgb, true_rgb):
+def photo_metrics(colour_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
     """Full-resolution metrics of a colorized photo against the colour original."""
     true_lab = rgb_to_lab(true_rgb)
     grey_rgb = _rgb(true_lab[..., :1], np.zeros_like(true_lab[..., 1:]))
@@ -102,7 +110,8 @@ def photo_metrics(colour_rgb, true_rgb):
             "original": {"colourfulness": metrics.colourfulness(true_rgb)}}
 
 
-def on_photos(model, card, photos, what, keep_examples=0, vividness=1.0, judge=None):
+def on_photos(model: "keras.Model", card: dict, photos: Iterable[tuple[str, Any]], what: str, keep_examples: int = 0,
+              vividness: float = 1.0, judge: "Judge | None" = None) -> dict:
     """Colour photos, (name, encoded bytes or a PhotoError to list) pairs -> metrics of their grey version
     colorized at the model's size and compared at full size; photos without colour are skipped."""
     embed = _embedder(card)
@@ -138,7 +147,7 @@ def _embedder(card):
     return lambda rgb: np.asarray(net(inception.preprocess(view.inception_input(rgb)[None])))[0]
 
 
-def comparison_png(examples, path):
+def comparison_png(examples: list, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -153,7 +162,7 @@ def comparison_png(examples, path):
     plt.close(fig)
 
 
-def write_report(result, report_dir, model_dir, card):
+def write_report(result: dict, report_dir: str, model_dir: str | None, card: dict) -> str:
     """metrics.json and comparison.png into report_dir; returns the one-line summary."""
     os.makedirs(report_dir, exist_ok=True)
     comparison_png(result.pop("_examples"), os.path.join(report_dir, "comparison.png"))
@@ -165,7 +174,7 @@ def write_report(result, report_dir, model_dir, card):
     return summary_text(result)
 
 
-def summary_text(result):
+def summary_text(result: dict) -> str:
     """What `colorize evaluate` prints: the numbers, the hue table, and the semantic test when it ran."""
     m, b = result["model"], result["grayscale_baseline"]
     lines = [f"{result['images']} images: " + ", ".join(

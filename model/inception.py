@@ -6,11 +6,15 @@ or a local weights file. The identity (source and a hash of the tensors) goes in
 model.json so embeddings from different weights are never mixed.
 """
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tfrecords import contract as c
 from basics.errors import UserError
+
+if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
+    import keras
 
 NETWORK = "inception_resnet_v2"
 IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
@@ -21,7 +25,7 @@ class WeightsError(UserError):
     """Weights that cannot be had; str() says what to do."""
 
 
-def keras_cache_path(filename=IMAGENET_FILE):
+def keras_cache_path(filename: str = IMAGENET_FILE) -> str:
     base = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
     return os.path.join(base, "models", filename)
 
@@ -65,7 +69,7 @@ def _local_copy(remote):
     return local
 
 
-def build_inception(weights_arg):
+def build_inception(weights_arg: str) -> tuple["keras.Model", c.EmbeddingSpec]:
     """(model, EmbeddingSpec) for `imagenet`, `random[:SEED]` or a weights file path."""
     model, source = _build(weights_arg)
     spec = c.EmbeddingSpec(network=NETWORK, weights=source,
@@ -73,6 +77,6 @@ def build_inception(weights_arg):
     return model, spec
 
 
-def preprocess(grey_uint8):
+def preprocess(grey_uint8: np.ndarray) -> np.ndarray:
     """uint8 [..., 299, 299, 3] -> Inception's [-1, 1] input."""
     return np.asarray(grey_uint8, np.float32) / 127.5 - 1.0

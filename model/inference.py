@@ -5,6 +5,7 @@ joined with the photo's OWN full-resolution L, so no detail is lost. The merge w
 rows so a 50-megapixel scan needs only a few copies of itself in memory.
 """
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -12,6 +13,9 @@ from PIL import Image
 from tfrecords import contract as c
 from basics import view
 from basics.lab import lab_to_rgb_uint8, lab_to_rgb_uint16, lightness
+
+if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
+    import keras
 
 STRIP_ROWS = 512
 
@@ -56,7 +60,7 @@ class Compiled:
         size = (n if self._shape_free else self.batch_size if self._one_shape
                 else min(self.batch_size, 1 << (n - 1).bit_length()))
 
-        def pad(a):
+        def pad(a: np.ndarray) -> np.ndarray:
             a = np.asarray(a, np.float32)
             return a if n == size else np.concatenate([a, np.zeros((size - n, *a.shape[1:]), a.dtype)])
         padded = {k: pad(v) for k, v in x.items()} if isinstance(x, dict) else pad(x)
@@ -74,7 +78,7 @@ def _on_accelerator():
     return jax.default_backend() != "cpu"
 
 
-def upsample_ab(ab_small, width, height, rows=None):
+def upsample_ab(ab_small: np.ndarray, width: int, height: int, rows: range | None = None) -> np.ndarray:
     """[s, s, 2] ab (Lab units) -> [height, width, 2] float32, bicubic; or only output `rows` (a range).
 
     Pillow's resize of a box draws on the source pixels around it too, so strips upsampled
@@ -88,7 +92,7 @@ def upsample_ab(ab_small, width, height, rows=None):
     return np.stack(chans, axis=-1)
 
 
-def vivid(ab, vividness=1.0):
+def vivid(ab: np.ndarray, vividness: float = 1.0) -> np.ndarray:
     """Predicted ab (Lab units) with its chroma scaled by `vividness`: 1 is the model as trained, above
     1 louder colours, below 1 quieter ones, 0 grey. Hue is kept; the scaled ab stays within the
     range the networks predict, and the Lab -> sRGB conversion clips what leaves the gamut."""
@@ -113,7 +117,7 @@ def merge(l_full: np.ndarray, ab_small: np.ndarray, bits: int = 8) -> np.ndarray
     return out
 
 
-def predict_ab(model, l_inputs, embeddings=None):
+def predict_ab(model: "keras.Model", l_inputs: np.ndarray, embeddings: np.ndarray | None = None) -> np.ndarray:
     """Batch of [N, s, s, 1] scaled L (+ [N, D] embeddings) -> [N, s, s, 2] ab in Lab units."""
     x = np.asarray(l_inputs, np.float32)
     if embeddings is not None:
@@ -121,7 +125,8 @@ def predict_ab(model, l_inputs, embeddings=None):
     return c.unscale_ab(np.asarray(model(x, training=False)))
 
 
-def colorize_pixels(model, pixels, size, embedding=None, vividness=1.0):
+def colorize_pixels(model: "keras.Model", pixels: np.ndarray, size: int, embedding: np.ndarray | None = None,
+                    vividness: float = 1.0) -> np.ndarray:
     """One photo's pixels -> full-resolution colour uint8 RGB (no batching; for small jobs)."""
     l_full = lightness(np.asarray(pixels))
     ab = vivid(predict_ab(model, view.model_input(pixels, size)[None],

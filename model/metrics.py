@@ -14,6 +14,7 @@
   with a safe brown.
 """
 import numpy as np
+from collections.abc import Sequence
 
 AUC_MAX_THRESHOLD = 150
 ACCURACY_THRESHOLDS = (5, 10)
@@ -24,29 +25,29 @@ HUE_PRED_CHROMA = 10.0   # ... and is recalled when the output is at least this 
 HUE_TOLERANCE = 30.0     # ... with a hue within this many degrees
 
 
-def ab_distances(pred_ab, true_ab):
+def ab_distances(pred_ab: np.ndarray, true_ab: np.ndarray) -> np.ndarray:
     """Per-pixel L2 distance in Lab ab units."""
     d = np.asarray(pred_ab, np.float64) - np.asarray(true_ab, np.float64)
     return np.sqrt(np.sum(d * d, axis=-1)).ravel()
 
 
-def accuracy_curve(distances, thresholds):
+def accuracy_curve(distances: np.ndarray, thresholds: Sequence[float] | np.ndarray) -> np.ndarray:
     """Percent of distances <= each threshold."""
     d = np.sort(np.asarray(distances, np.float64))
     return 100.0 * np.searchsorted(d, np.asarray(thresholds, np.float64), side="right") / max(len(d), 1)
 
 
-def auc(distances, max_threshold=AUC_MAX_THRESHOLD):
+def auc(distances: np.ndarray, max_threshold: float = AUC_MAX_THRESHOLD) -> float:
     t = np.arange(max_threshold + 1, dtype=np.float64)
     return float(np.trapezoid(accuracy_curve(distances, t), t) / max_threshold)
 
 
-def psnr(pred_rgb, true_rgb):
+def psnr(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> float:
     mse = np.mean((np.asarray(pred_rgb, np.float64) - np.asarray(true_rgb, np.float64)) ** 2)
     return float("inf") if mse == 0 else float(10.0 * np.log10(255.0 ** 2 / mse))
 
 
-def colourfulness(rgb):
+def colourfulness(rgb: np.ndarray) -> float:
     rgb = np.asarray(rgb, np.float64)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     rg, yb = r - g, 0.5 * (r + g) - b
@@ -57,7 +58,7 @@ def _hue_degrees(ab):
     return np.degrees(np.arctan2(ab[:, 1], ab[:, 0])) % 360.0
 
 
-def hue_counts(pred_ab, true_ab):
+def hue_counts(pred_ab: np.ndarray, true_ab: np.ndarray) -> tuple[list[int], list[int]]:
     """(recalled pixels, counted pixels) per hue sector of the truth, each a list of 6 ints."""
     t = np.asarray(true_ab, np.float64).reshape(-1, 2)
     p = np.asarray(pred_ab, np.float64).reshape(-1, 2)
@@ -71,14 +72,15 @@ def hue_counts(pred_ab, true_ab):
     return (np.bincount(sector[recalled], minlength=n).tolist(), np.bincount(sector, minlength=n).tolist())
 
 
-def hue_recall(recalled, counted):
+def hue_recall(recalled: Sequence[int], counted: Sequence[int]) -> tuple[dict, float | None]:
     """Pooled counts -> ({sector: percent or None}, hue-balanced recall: the mean of the sectors that have pixels)."""
     table = {name: (100.0 * r / c if c else None) for name, r, c in zip(HUE_SECTORS, recalled, counted, strict=True)}
     present = [v for v in table.values() if v is not None]
     return table, (float(np.mean(present)) if present else None)
 
 
-def image_metrics(pred_ab, true_ab, pred_rgb=None, true_rgb=None):
+def image_metrics(pred_ab: np.ndarray, true_ab: np.ndarray, pred_rgb: np.ndarray | None = None,
+                  true_rgb: np.ndarray | None = None) -> dict:
     """All metrics of one image: numbers, and the hue counts ("hue_recalled", "hue_counted") that sets pool."""
     d = ab_distances(pred_ab, true_ab)
     acc = accuracy_curve(d, ACCURACY_THRESHOLDS)
@@ -91,7 +93,7 @@ def image_metrics(pred_ab, true_ab, pred_rgb=None, true_rgb=None):
     return out
 
 
-def mean_metrics(per_image):
+def mean_metrics(per_image: list[dict]) -> dict:
     """Means of the per-image numbers; the hue counts summed and turned into the hue table and its balance."""
     keys = per_image[0].keys() if per_image else []
     out = {k: float(np.mean([m[k] for m in per_image])) for k in keys if not k.startswith("hue_")}

@@ -7,17 +7,21 @@ import os
 import shutil
 import tempfile
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 from basics.errors import ModelError
 from tfrecords import contract as c
 from basics import remote
+
+if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
+    import keras
 
 MODEL_FILE = "model.keras"
 CARD_FILE = "model.json"
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default")
 
 
-def read_card(model_dir):
+def read_card(model_dir: str) -> Any:
     path = os.path.join(model_dir, CARD_FILE)
     try:
         if remote.is_remote(model_dir):
@@ -35,7 +39,7 @@ def read_card(model_dir):
         raise ModelError(f"{path} is not a text file: is it a model card?") from None
 
 
-def check_card(card, model_dir):
+def check_card(card: Any, model_dir: str) -> dict:
     """The card's fields every stage relies on."""
     if not isinstance(card, dict):
         raise ModelError(f"{model_dir}/{CARD_FILE} is not a model card (a JSON object)")
@@ -45,17 +49,17 @@ def check_card(card, model_dir):
     return card
 
 
-def write_card(model_dir, card):
+def write_card(model_dir: str, card: dict) -> None:
     with open(os.path.join(model_dir, CARD_FILE), "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
 
 
-def embedding_of(card):
+def embedding_of(card: dict) -> c.EmbeddingSpec:
     return c.EmbeddingSpec.from_dict(card.get("embedding"))
 
 
-def load_keras(path, compile=False):
+def load_keras(path: str, compile: bool = False) -> "keras.Model":
     import keras
     # These register their layers (ImageNetGrey, AnnealedMean) and loss for safe-mode loading.
     from model import networks, quantized  # noqa: F401
@@ -77,7 +81,7 @@ def load_keras(path, compile=False):
         raise ModelError(f"cannot load {path}: {text.splitlines()[0] if text else type(e).__name__}") from None
 
 
-def load(model_dir):
+def load(model_dir: str | None) -> tuple["keras.Model", dict]:
     """(keras model, card) from a local or gs:// model directory."""
     model_dir = model_dir or DEFAULT_MODEL_DIR
     card = check_card(read_card(model_dir), model_dir)

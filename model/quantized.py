@@ -12,6 +12,7 @@ it with the annealed mean keeps the colours vivid. Everything here is keras.ops,
 import keras
 import numpy as np
 from keras import layers, ops
+from typing import Any
 
 from tfrecords import contract as c
 
@@ -49,14 +50,14 @@ def _squared_distances(ab, centres):
             + ops.sum(centres * centres, axis=-1))
 
 
-def nearest_bins(ab):
+def nearest_bins(ab: np.ndarray) -> np.ndarray:
     """NumPy ab in Lab units [..., 2] -> index of the nearest bin [...]."""
     ab = np.asarray(ab, np.float32).reshape(-1, 2)
     d = (ab * ab).sum(-1, keepdims=True) - 2 * ab @ AB_BINS.T + (AB_BINS * AB_BINS).sum(-1)
     return d.argmin(-1)
 
 
-def rebalancing_weights(ab_scaled, mix=REBALANCE_MIX, sigma=SIGMA):
+def rebalancing_weights(ab_scaled: np.ndarray, mix: float = REBALANCE_MIX, sigma: float = SIGMA) -> np.ndarray:
     """Per-bin loss weights from training ab (scaled, [N, H, W, 2]): rare colours weigh more.
 
     The empirical bin distribution (of the 2x2-averaged ab the loss sees), smoothed by a Gaussian
@@ -88,7 +89,7 @@ class SoftEncodedCrossEntropy(keras.losses.Loss):
         self.weights = [float(w) for w in (np.ones(NUM_BINS) if weights is None else weights)]
         self.sigma = float(sigma)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         centres = ops.convert_to_tensor(AB_BINS)
         ab = ops.average_pool(ops.cast(y_true, "float32"), 2, 2, padding="valid") * c.AB_DIVISOR
         d2 = _squared_distances(ab, centres)
@@ -98,7 +99,7 @@ class SoftEncodedCrossEntropy(keras.losses.Loss):
         probs = ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1.0)
         return pixel_weight * -ops.sum(soft * ops.log(probs), axis=-1)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "weights": self.weights, "sigma": self.sigma}
 
 
@@ -111,16 +112,16 @@ class AnnealedMean(layers.Layer):
         super().__init__(**kwargs)
         self.temperature, self.vividness = float(temperature), float(vividness)
 
-    def call(self, probs):
+    def call(self, probs: Any) -> Any:
         sharpened = ops.softmax(ops.log(ops.clip(probs, 1e-7, 1.0)) / self.temperature, axis=-1)
         ab = ops.einsum("...q,qc->...c", sharpened, ops.convert_to_tensor(AB_BINS / c.AB_DIVISOR))
         # The model's own colour strength, as `colorize run --vividness` scales it (model.inference.vivid).
         return ab if self.vividness == 1.0 else ops.clip(ab * self.vividness, -1.0, 1.0)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], 2)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "temperature": self.temperature, "vividness": self.vividness}
 
 
@@ -128,11 +129,12 @@ class AnnealedMean(layers.Layer):
 class Mirror(layers.Layer):
     """[B, H, W, C] -> the same, left and right swapped."""
 
-    def call(self, x):
+    def call(self, x: Any) -> Any:
         return keras.ops.flip(x, axis=2)
 
 
-def inference_model(trained, temperature=DEFAULT_TEMPERATURE, vividness=1.0, flip_average=False):
+def inference_model(trained: keras.Model, temperature: float = DEFAULT_TEMPERATURE, vividness: float = 1.0,
+                    flip_average: bool = False) -> keras.Model:
     """The trained probability model -> a model that outputs ab at full size, like the regression ones.
     flip_average: the bin probabilities averaged with those of the mirrored photo, mirrored back (two
     forward passes)."""

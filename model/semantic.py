@@ -13,7 +13,7 @@ from basics import view
 JUDGE_BATCH = 16
 
 
-def judge_name_for(card):
+def judge_name_for(card: dict) -> str:
     """Lite2 judges every model but one whose encoder is Lite2, which Lite0 judges."""
     own = (card.get("encoder") or {}).get("name")
     return "efficientnet-lite0" if own == "efficientnet-lite2" else "efficientnet-lite2"
@@ -30,12 +30,12 @@ class Judge:
         efficientnet.load_imagenet(net, name)
         self._forward = Compiled(net, JUDGE_BATCH)
 
-    def top1(self, photos):
+    def top1(self, photos: np.ndarray) -> np.ndarray:
         x = np.stack([view.square(p, self.resolution, view.TRAINING_VIEW) for p in photos]).astype(np.float32)
         return np.asarray(self._forward(efficientnet.normalise(x / 255.0))).argmax(-1)
 
 
-def judge_for(card):
+def judge_for(card: dict) -> tuple["Judge | None", str | None]:
     """(Judge, None), or (None, why not) when the judge's weights are not installed."""
     name = judge_name_for(card)
     try:

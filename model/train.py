@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -56,16 +58,17 @@ class Recipe:
     encoder_training: str = "finetune"  # a pretrained encoder: finetune, frozen, or partial (frozen to 1/8)
 
     @property
-    def head(self):
+    def head(self) -> str:
         return "classification" if self.loss == "classification" else "regression"
 
-    def loss_description(self):
+    def loss_description(self) -> str:
         if self.loss == "classification":
             return (f"soft-encoded cross-entropy over {quantized.NUM_BINS} ab bins, class-rebalanced "
                     f"(lambda {self.rebalance}); annealed mean T={self.temperature}")
         return f"{self.loss} on ab / 110"
 
-    def compiled_model(self, size, embedding_dim, bin_weights=None, steps_per_epoch=None):
+    def compiled_model(self, size: int, embedding_dim: int | None, bin_weights: np.ndarray | None = None,
+                       steps_per_epoch: int | None = None) -> keras.Model:
         model = networks.build(self.model, size, embedding_dim, self.head, self.skips, self.decoder_width,
                                self.context, self.encoder, self.encoder_training)
         loss = quantized.SoftEncodedCrossEntropy(bin_weights) if self.loss == "classification" else self.loss
@@ -74,7 +77,7 @@ class Recipe:
         model.compile(optimizer=optimizer, loss=loss)
         return model
 
-    def learning_rate_of(self, steps_per_epoch):
+    def learning_rate_of(self, steps_per_epoch: int | None) -> float | keras.optimizers.schedules.LearningRateSchedule:
         """Adam's learning rate: constant, or a cosine decay to 0 over every step of the run, which
         the optimizer's step count carries through --resume."""
         if self.lr_schedule == "constant":
@@ -82,14 +85,14 @@ class Recipe:
         return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=self.epochs * steps_per_epoch)
 
 
-def bin_weights(recipe, data_dir, info):
+def bin_weights(recipe: "Recipe", data_dir: str, info: dict) -> np.ndarray:
     """The classification loss's rebalancing weights, from the colours of up to REBALANCE_SAMPLE records."""
     ab = np.concatenate([b["ab"] for b in records.batches(data_dir, "train", 256, info=info,
                                                                    limit=REBALANCE_SAMPLE)])
     return quantized.rebalancing_weights(ab, mix=recipe.rebalance)
 
 
-def steps_per_epoch(train):
+def steps_per_epoch(train: Any) -> int | None:
     """Batches an epoch of a training input: ArrayBatches knows its length, a tf.data pipeline its cardinality."""
     if hasattr(train, "cardinality"):
         n = int(train.cardinality())
@@ -108,13 +111,13 @@ class StopBefore(keras.callbacks.Callback):
         super().__init__()
         self.deadline = deadline
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self._first = True
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._began = time.time()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         # A run's (or a resumed run's) first epoch includes compiling the training step (on a GPU, seven
         # EfficientNet runs compiling at once took 200 s of it, their later epochs 4 s): it predicts nothing,
         # so it stops training only when the deadline has already passed.
@@ -126,7 +129,8 @@ class StopBefore(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit(recipe, out, resume, model_fields, train, val, weights=None, stop_before=None):
+def fit(recipe: "Recipe", out: str, resume: bool, model_fields: dict, train: Any, val: Any,
+        weights: np.ndarray | None = None, stop_before: float | None = None) -> tuple[dict, int]:
     """Builds or resumes the model and fits it; returns (history dict, epochs done).
     stop_before: a time.time() that no epoch should end after (StopBefore); None: every epoch."""
     os.makedirs(out, exist_ok=True)
@@ -150,7 +154,7 @@ def fit(recipe, out, resume, model_fields, train, val, weights=None, stop_before
     return history.history, start_epoch + len(next(iter(history.history.values()), []))
 
 
-def finish(out, fields, final, data, training, metrics):
+def finish(out: str, fields: dict, final: keras.Model, data: dict, training: dict, metrics: dict) -> int:
     """Every run's ending: the model.json card beside model.keras, and one line saying what was written."""
     modeldir.write_card(out, {**fields, "parameters": int(final.count_params()), "data": data,
                               "training": {**training, "backend": backend()}, "metrics": metrics})
@@ -160,7 +164,7 @@ def finish(out, fields, final, data, training, metrics):
     return 0
 
 
-def encoder_fields(recipe):
+def encoder_fields(recipe: "Recipe") -> dict | None:
     """The card's "encoder" entry: None for beta's own encoder, else the pretrained one's identity, the hash of
     its starting weights and how it was trained (the package must be installed: its weights start the run)."""
     if recipe.encoder == networks.SCRATCH:
@@ -169,7 +173,7 @@ def encoder_fields(recipe):
     return {**efficientnet.card_entry(recipe.encoder), "training": recipe.encoder_training}
 
 
-def training_card(recipe, epochs, checkpoint, seconds, history):
+def training_card(recipe: "Recipe", epochs: int, checkpoint: str, seconds: float, history: dict) -> dict:
     """The card's "training" entry of a beta / fusion run: the recipe as run."""
     return {"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
             "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
@@ -186,7 +190,8 @@ def model_fields(recipe: Recipe, image_size: int, embedding: dict | None) -> dic
             "encoder": encoder_fields(recipe)}
 
 
-def train_network(recipe: Recipe, out: str, fields: dict, train, val, weights, data: dict, score,
+def train_network(recipe: Recipe, out: str, fields: dict, train: Any, val: Any, weights: np.ndarray | None, data: dict,
+                  score: Callable[[keras.Model], dict],
                   resume: bool = False, stop_before: float | None = None) -> keras.Model:
     """The one training path of beta and fusion, whatever feeds it (records here, a benchmark's arrays in
     bench/train_sweep.py):
@@ -221,7 +226,7 @@ def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = Fal
     train, val = datasets(data_dir, info, recipe.batch_size, recipe.model == "fusion", recipe.seed, recipe.augment)
     weights = (lambda: bin_weights(recipe, data_dir, info)) if recipe.loss == "classification" else None
 
-    def score(final):
+    def score(final: keras.Model) -> dict:
         judge, why_not = semantic.judge_for(fields)  # the semantic test too, where its judge is installed
         metrics = evaluate.on_records(final, fields, data_dir, "val" if val is not None else "train", info,
                                       limit=CARD_EVAL_LIMIT, judge=judge)
@@ -232,7 +237,7 @@ def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = Fal
     return 0
 
 
-def train_alpha(recipe, image, out, image_size, resume=False):
+def train_alpha(recipe: "Recipe", image: str, out: str, image_size: int, resume: bool = False) -> int:
     """Part 1: learns ONE photo's colours, then writes its colorization beside the model."""
     from PIL import Image
     keras.utils.set_random_seed(recipe.seed)

@@ -3,6 +3,7 @@ arrays elsewhere. Both shuffle, flip L and ab alike at random, with augment="zoo
 square of ZOOM_RANGE of the side and resize it back (bilinear, L and ab alike), and read
 `devices.usable_count` records an epoch."""
 import logging
+from typing import Any
 
 import keras
 import numpy as np
@@ -18,7 +19,7 @@ AUGMENTS = ("flip", "zoom")
 ZOOM_RANGE = (0.75, 1.0)  # the crop's side, as a fraction of the record's
 
 
-def zoom_boxes(rng, n):
+def zoom_boxes(rng: np.random.Generator, n: int) -> np.ndarray:
     """n random crop boxes [y0, x0, y1, x1] in fractions of the side: side uniform in ZOOM_RANGE."""
     side = rng.uniform(*ZOOM_RANGE, size=n)
     y0, x0 = rng.uniform(0, 1, size=n) * (1 - side), rng.uniform(0, 1, size=n) * (1 - side)
@@ -37,7 +38,7 @@ def _interpolation(lo, hi, s):
     return m
 
 
-def crop_and_resize(images, boxes):
+def crop_and_resize(images: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """[N, S, S, C] float32 and boxes [N, 4] -> [N, S, S, C]: each box's pixels bilinearly resized to S x S
     (pixel centres as tf.image.crop_and_resize), as two batched matrix products (rows, then columns):
     several times faster than gathering the four neighbours of every pixel."""
@@ -51,7 +52,8 @@ def _split_inputs(d, fusion):
     return x, d["ab"]
 
 
-def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas=1, augment="flip"):
+def tf_dataset(data_dir: str, split: str, info: dict, batch_size: int, fusion: bool, seed: int, training: bool,
+               replicas: int = 1, augment: str = "flip") -> Any:
     """tfrecords.load -> shuffle -> random horizontal flip (L and ab alike) -> batch -> prefetch.
 
     Reads usable_count() records an epoch: full training batches, no device left with an empty share.
@@ -64,7 +66,7 @@ def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replic
         ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
         coins = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
 
-        def flip(d, coin):
+        def flip(d: dict, coin: Any) -> dict:
             do = tf.equal(coin % 2, 1)
             return {k: (tf.cond(do, lambda v=v: tf.reverse(v, [1]), lambda v=v: v) if k in ("l", "ab") else v)
                     for k, v in d.items()}
@@ -72,7 +74,7 @@ def tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replic
         if augment == "zoom":
             size = info["image_size"]
 
-            def zoom(d, key):
+            def zoom(d: dict, key: Any) -> dict:
                 side = tf.random.stateless_uniform([], key, *ZOOM_RANGE)
                 y0, x0 = tf.unstack(tf.random.stateless_uniform([2], key + 1) * (1 - side))
                 both = tf.concat([d["l"], d["ab"]], axis=-1)[None]
@@ -106,7 +108,7 @@ class ArrayBatches(keras.utils.PyDataset):
     def __len__(self):
         return int(np.ceil(self.usable / self.batch_size))
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         rng = np.random.default_rng(self.seed + self.epoch)
         self.epoch += 1
         if self.training:
@@ -128,7 +130,7 @@ class ArrayBatches(keras.utils.PyDataset):
         return _split_inputs(d, self.fusion)
 
 
-def datasets(data_dir, info, batch_size, fusion, seed, augment="flip"):
+def datasets(data_dir: str, info: dict, batch_size: int, fusion: bool, seed: int, augment: str = "flip") -> tuple[Any, Any]:
     """(training input, validation input or None) for the records in data_dir."""
     counts = info["counts"]["per_split"]
     replicas = len(training_devices())
@@ -145,7 +147,7 @@ def datasets(data_dir, info, batch_size, fusion, seed, augment="flip"):
         log.warning("validation reads %d of its %d records: a last batch smaller than the %d devices is left out",
                     val_used, counts["val"], replicas)
 
-    def make(split, training):
+    def make(split: str, training: bool) -> Any:
         if backend() == "tensorflow":
             return tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas, augment)
         return ArrayBatches(tfrecords.read_arrays(data_dir, split), batch_size, fusion, seed, training, replicas,

@@ -10,6 +10,8 @@ import dataclasses
 import stat
 import tarfile
 import zipfile
+from collections.abc import Iterator
+from typing import BinaryIO
 
 ZIP_UTF8_FLAG = 0x800
 
@@ -22,7 +24,7 @@ class Member:
     refused: str = ""    # why it is not read
 
 
-def members(f, archive_path):
+def members(f: BinaryIO, archive_path: str) -> Iterator[tuple]:
     """Members of a zip (random access) or a tar / tar.gz (streamed: each is read once, in order)."""
     if archive_path.lower().endswith(".zip"):
         yield from _zip_members(f)
@@ -30,7 +32,7 @@ def members(f, archive_path):
         yield from _tar_members(f)
 
 
-def zip_name(info):
+def zip_name(info: zipfile.ZipInfo) -> str:
     """A zip member's name as its exact bytes: zipfile decodes names without the UTF-8 flag as cp437."""
     raw = info.orig_filename.encode("utf-8" if info.flag_bits & ZIP_UTF8_FLAG else "cp437")
     return raw.decode("utf-8", "surrogateescape")

@@ -6,6 +6,8 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TextIO
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -24,18 +26,18 @@ log = logging.getLogger("colorize")
 
 
 
-def is_local(beam_args):
+def is_local(beam_args: Sequence[str]) -> bool:
     """Whether the pipeline runs on this machine (no --runner given)."""
     return not any(a == "--runner" or a.startswith("--runner=") for a in beam_args)
 
 
-def is_dry_run(beam_args):
+def is_dry_run(beam_args: Sequence[str]) -> bool:
     """Dataflow's --dry_run: the job is built and checked, nothing is staged, submitted or run."""
     from apache_beam.options.pipeline_options import TestOptions
     return bool(PipelineOptions(list(beam_args)).view_as(TestOptions).dry_run)
 
 
-def dry_run_report(result, what, output):
+def dry_run_report(result: Any, what: str, output: str) -> dict:
     """What a dry run returns instead of counts: the job's top-level steps, as the runner built them."""
     transforms = result.job.proto_pipeline.components.transforms.values()
     steps = sorted({t.unique_name for t in transforms if "/" not in t.unique_name and not t.unique_name.startswith("ref_")})
@@ -45,7 +47,7 @@ def dry_run_report(result, what, output):
 LOCAL_WORKER_FLAGS = ("--direct_num_workers", "--direct_running_mode")
 
 
-def make_pipeline(beam_args, in_process=False):
+def make_pipeline(beam_args: list[str], in_process: bool = False) -> beam.Pipeline:
     """A Pipeline from Beam flags. With no --runner: Beam's FnApiRunner on this machine, with a worker
     process per core, or (in_process: a small job) in this process, which saves each worker's start.
 
@@ -77,14 +79,14 @@ class Spread(beam.PTransform):
         super().__init__()
         self.size = max(1, size)
 
-    def expand(self, pcoll):
+    def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
         return (pcoll
                 | "Chunk" >> beam.BatchElements(min_batch_size=self.size, max_batch_size=self.size)
                 | "Reshuffle" >> beam.Reshuffle()
                 | "Unchunk" >> beam.FlatMap(lambda chunk: chunk))
 
 
-def chunk_size(n, batch_size):
+def chunk_size(n: int, batch_size: int) -> int:
     """Chunks of up to batch_size, but at least 4 chunks a core, so no worker idles at the end."""
     return max(1, min(batch_size, -(-n // (4 * (os.cpu_count() or 1)))))
 
@@ -98,7 +100,7 @@ class WriteFailures(beam.PTransform):
         super().__init__()
         self.path_prefix, self.found = path_prefix, list(found_by_launcher)
 
-    def expand(self, pcolls):
+    def expand(self, pcolls: Iterable[beam.PCollection]) -> beam.PCollection:
         in_pipeline = list(pcolls) | "PipelineFailures" >> beam.Flatten()
         every = [in_pipeline]
         if self.found:
@@ -111,7 +113,7 @@ class WriteFailures(beam.PTransform):
         return in_pipeline | "FailedOutcomes" >> beam.Map(lambda _: "failed")
 
 
-def failure(origin, error):
+def failure(origin: str, error: BaseException) -> beam.pvalue.TaggedOutput:
     """Counts a failed input (the pipeline counts the failures file's lines) and tags it for that file,
     with a readable one-line reason."""
     counter("failed").inc()
@@ -122,7 +124,7 @@ def failure(origin, error):
     return beam.pvalue.TaggedOutput("failed", (origin, reason))
 
 
-def counter(name):
+def counter(name: str) -> Any:
     return Metrics.counter(NAMESPACE, name)
 
 
@@ -130,7 +132,7 @@ TALLY = "tally"
 COUNTS_FILE = "_counts.json"
 
 
-def tally(name):
+def tally(name: str) -> beam.pvalue.TaggedOutput:
     """One input's outcome: a tagged element the pipeline counts itself (CountOutcomes), because
     runners report metrics differently or not at all; the counter is for watching a run."""
     counter(name).inc()
@@ -145,7 +147,7 @@ class CountOutcomes(beam.PTransform):
         super().__init__()
         self.path = path
 
-    def expand(self, pcolls):
+    def expand(self, pcolls: Iterable[beam.PCollection]) -> beam.PCollection:
         return (pcolls
                 | "AllOutcomes" >> beam.Flatten()
                 | "CountEach" >> beam.combiners.Count.PerElement()
@@ -158,31 +160,31 @@ def _write_counts(counts, path):
     remote.rename([path + ".tmp"], [path])  # a reader finds the whole file or none
 
 
-def forget_outcomes(path):
+def forget_outcomes(path: str) -> None:
     """Removes the counts a killed run may have left, before a new run writes its own."""
     for stale in (path, path + ".tmp"):
         if remote.exists(stale):
             remote.delete([stale])
 
 
-def read_outcomes(path):
+def read_outcomes(path: str) -> dict:
     """The counts CountOutcomes wrote (then removed: the report holds them)."""
     counts = json.loads(remote.read_bytes(path))
     remote.delete([path])
     return counts
 
 
-def failure_line(path, reason):
+def failure_line(path: str, reason: str) -> str:
     return json.dumps({"path": path, "reason": reason}, ensure_ascii=False)
 
 
-def write_json(tree, relpath, obj):
+def write_json(tree: Any, relpath: str, obj: Any) -> None:
     """Writes a JSON report into an output folder (an outputs.OutputTree), atomically."""
     tree.write(relpath, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 @contextlib.contextmanager
-def workers_log(path, quiet=True):
+def workers_log(path: str, quiet: bool = True) -> Iterator[TextIO]:
     """While a local pipeline runs, its workers' log lines (Beam's harness, TensorFlow) go to `path`,
     not the terminal; yields the terminal's stream, for the progress bar. quiet=False changes nothing."""
     if not quiet:
@@ -212,7 +214,8 @@ def workers_log(path, quiet=True):
 
 
 @contextlib.contextmanager
-def watched(tree, log_name, total, beam_args, verbose, in_process=False):
+def watched(tree: Any, log_name: str, total: int | None, beam_args: Sequence[str], verbose: bool,
+            in_process: bool = False) -> Iterator[str | None]:
     """What a person sees of a local run: one progress bar over all its workers, with their log lines
     sent to `log_name` in the output folder (a temporary file for gs:// outputs) unless `verbose`.
     Yields the folder the workers publish their progress to (None on a remote runner)."""

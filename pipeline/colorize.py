@@ -20,7 +20,8 @@ import os
 import posixpath
 import time
 import zipfile
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -101,12 +102,12 @@ class ReadPhotos(progress.Counting, beam.DoFn):
         self.output, self.overwrite, self.max_bytes, self.max_pixels = output, overwrite, max_bytes, max_pixels
         self.model, self.progress_folder = model, progress_folder
 
-    def setup(self):
+    def setup(self) -> None:
         self.tree = outputs.OutputTree(self.output)
         self.check_head = photos.head_checker(self.max_pixels)
         super().setup()
 
-    def process(self, element: Input):
+    def process(self, element: Input) -> Iterator[Any]:
         path, relpath = unwire(element.path), unwire(element.relpath)
         origin = readable(relpath)
         try:
@@ -181,7 +182,7 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
         self.size, self.max_pixels, self.with_grey = size, max_pixels, with_grey
         self.progress_folder = progress_folder
 
-    def process(self, element: Photo):
+    def process(self, element: Photo) -> Iterator[Any]:
         relpath, origin, data = element
         try:
             prepared = []
@@ -214,17 +215,18 @@ class ColorizationModelHandler(ModelHandler):
         self._model_dir, self._vividness, self._batch_size = model_dir, vividness, batch_size
         self._share = share
 
-    def load_model(self):
+    def load_model(self) -> inference.Compiled:
         start = time.time()
         model, _ = modeldir.load(self._model_dir)
         log.info("model loaded in %.1f s by process %d%s", time.time() - start, os.getpid(),
                  ", shared with this machine's other workers" if self._share else "")
         return inference.Compiled(model, self._batch_size)
 
-    def share_model_across_processes(self):
+    def share_model_across_processes(self) -> bool:
         return self._share
 
-    def run_inference(self, batch, model, inference_args=None):
+    def run_inference(self, batch: Sequence, model: inference.Compiled,
+                      inference_args: dict | None = None) -> list[PredictionResult]:
         if isinstance(batch[0], tuple):
             x = {"l": np.stack([b[0] for b in batch]), "embedding": np.stack([b[1] for b in batch])}
         else:
@@ -232,7 +234,7 @@ class ColorizationModelHandler(ModelHandler):
         ab = inference.vivid(c.unscale_ab(np.asarray(model(x))), self._vividness)
         return [PredictionResult(None, a) for a in ab]
 
-    def get_metrics_namespace(self):
+    def get_metrics_namespace(self) -> str:
         return "colorize-model"
 
 
@@ -242,7 +244,7 @@ def colour_frames(data: bytes, abs_small: list, max_pixels: int) -> tuple[encodi
     opened = photos.open_image(data, max_pixels)
     styled = []
 
-    def frames():
+    def frames() -> Iterator[tuple[encoding.Frame, np.ndarray]]:
         for (_, _, im), ab in zip(photos.frames(data, max_pixels), abs_small, strict=True):
             m = photos.master(im)
             if not styled:  # the first frame's depth decides the copy's (exif_transpose drops .format)
@@ -270,15 +272,15 @@ class WritePhotos(progress.Counting, beam.DoFn):
     def __init__(self, output, max_pixels, model, progress_folder=None):
         self.output, self.max_pixels, self.model, self.progress_folder = output, max_pixels, model, progress_folder
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()
         self.tree = outputs.OutputTree(self.output)
 
-    def process(self, element):
+    def process(self, element: tuple) -> Iterator[Any]:
         key, result = element
         yield from self.write(key.relpath, key.origin, key.data, [result.inference])
 
-    def write(self, relpath, origin, data, abs_small):
+    def write(self, relpath: str, origin: str, data: bytes, abs_small: list) -> Iterator[Any]:
         out = output_relpath(unwire(relpath))
         first = []  # the first frame's (colour, pixels), kept for the gallery's thumbnails
         try:
@@ -313,7 +315,7 @@ class WritePhotos(progress.Counting, beam.DoFn):
 class WriteMultiFrame(WritePhotos):
     """(relpath, [ColouredFrame]) -> one colour file holding every frame / page."""
 
-    def process(self, element):
+    def process(self, element: tuple) -> Iterator[Any]:
         relpath, parts = element
         parts = sorted(parts, key=lambda p: p.frame)
         yield from self.write(relpath, parts[0].origin, parts[0].data, [p.ab for p in parts])

@@ -2,6 +2,7 @@
 import logging
 import os
 import time
+from collections.abc import Sequence
 
 import apache_beam as beam
 import numpy as np
@@ -26,7 +27,7 @@ class InceptionEmbeddingHandler(ModelHandler):
         self._batch_size = batch_size
         self._share = share
 
-    def load_model(self):
+    def load_model(self) -> "_Embedder":
         start = time.time()
         model, spec = build_inception(self._weights_arg)
         log.info("Inception loaded in %.1f s by process %d%s", time.time() - start, os.getpid(),
@@ -36,14 +37,15 @@ class InceptionEmbeddingHandler(ModelHandler):
                                f"differ from the expected {self._expected[:12]}")
         return _Embedder(Compiled(model, self._batch_size))
 
-    def run_inference(self, batch, model, inference_args=None):
+    def run_inference(self, batch: Sequence[np.ndarray], model: "_Embedder",
+                      inference_args: dict | None = None) -> list[PredictionResult]:
         out = np.asarray(model(np.stack(batch)))
         return [PredictionResult(x, y) for x, y in zip(batch, out, strict=True)]
 
-    def get_metrics_namespace(self):
+    def get_metrics_namespace(self) -> str:
         return "colorize-inception"
 
-    def share_model_across_processes(self):
+    def share_model_across_processes(self) -> bool:
         return self._share
 
 
@@ -58,7 +60,7 @@ class _Embedder:
         return np.asarray(self._compiled(preprocess(grey_uint8)))
 
 
-def compiles_each_shape():
+def compiles_each_shape() -> bool:
     """True where every new batch length compiles anew (Keras on JAX; a GPU pads to the batch size too):
     there Inception should take whole batches. TensorFlow runs a batch of any length as it is."""
     import keras
@@ -74,7 +76,7 @@ class EmbedInception(beam.PTransform):
         self.handler = KeyedModelHandler(InceptionEmbeddingHandler(weights_arg, expected_sha256, batch_size, share,
                                                                    whole_batches))
 
-    def expand(self, pcoll):
+    def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
         return (pcoll
                 | "Inception" >> RunInference(self.handler)
                 | "Embedding" >> beam.MapTuple(lambda key, result: (key, result.inference)))

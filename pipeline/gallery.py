@@ -18,13 +18,14 @@ import io
 import json
 import os
 import urllib.parse
+from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image
 
 from model import modeldir
 from pipeline.launcher import RUNS
-from pipeline.outputs import TMP_MARK, ledger_of
+from pipeline.outputs import TMP_MARK, OutputTree, ledger_of
 from basics import photos
 from basics.errors import reason_of
 from basics.paths import readable, wire
@@ -37,7 +38,7 @@ INDEX = "index.html"
 SUMMARY = "_summary.json"  # the whole folder, over every run (folder_summary)
 
 
-def thumb_names(relpath):
+def thumb_names(relpath: str) -> tuple[str, str]:
     """Where a photo's two thumbnails go, relative to the output folder (short, safe names)."""
     h = hashlib.sha1(wire(relpath)).hexdigest()[:20]
     base = f"{FOLDER}/t/{h[:2]}/{h}"
@@ -57,7 +58,7 @@ def thumbnail(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_thumbnails(tree, relpath, grey, colour):
+def write_thumbnails(tree: OutputTree, relpath: str, grey: np.ndarray, colour: np.ndarray) -> None:
     bw, col = thumb_names(relpath)
     tree.write(bw, thumbnail(grey))
     tree.write(col, thumbnail(colour))
@@ -131,12 +132,12 @@ def _page_href(i, depth):
     return ("" if depth else f"{FOLDER}/") + f"page-{i}.html"
 
 
-def photos_in(files):
+def photos_in(files: Iterable[str]) -> list[str]:
     """Relative paths of the colour copies among an output folder's files (not reports, not the gallery)."""
     return sorted(p for p in files if is_image_name(p) and not p.startswith(FOLDER + "/") and TMP_MARK not in p)
 
 
-def folder_summary(tree, files: list[str], copies: int, run_report: str, failures_path: str) -> dict:
+def folder_summary(tree: OutputTree, files: list[str], copies: int, run_report: str, failures_path: str) -> dict:
     """What the whole output folder holds, over every run that wrote into it: its colour copies (each with its
     record in _done/) and each run's record in _runs/ (oldest first: where it read, with which model, its
     counts). Written as _summary.json."""
@@ -156,7 +157,7 @@ def folder_summary(tree, files: list[str], copies: int, run_report: str, failure
             "latest_failures": failures_path}
 
 
-def build(tree, report: dict, failures_path: str, skipped_path: str | None = None,
+def build(tree: OutputTree, report: dict, failures_path: str, skipped_path: str | None = None,
           run_report: str = "_report.json") -> dict:
     """Writes index.html, the later pages and failures.html (the failures, then the files skipped) from what the
     output folder holds, and _summary.json (folder_summary); returns that summary."""

@@ -43,10 +43,10 @@ class OutputTree:
         self.remote = is_remote(root)
         self.root = root.rstrip("/") if self.remote else os.path.realpath(root)
 
-    def path(self, relpath):
+    def path(self, relpath: str) -> str:
         return f"{self.root}/{relpath}" if self.remote else os.path.join(self.root, *relpath.split("/"))
 
-    def exists(self, relpath):
+    def exists(self, relpath: str) -> bool:
         """Whether a finished file is there. A link or a folder where the file goes is an OutputError."""
         if self.remote:
             return remote.exists(self.path(relpath))
@@ -97,7 +97,7 @@ class OutputTree:
         finally:
             os.close(fd)
 
-    def write(self, relpath, data):
+    def write(self, relpath: str, data: bytes) -> None:
         """Writes bytes under a temporary name, flushes them to disk, renames: all or nothing."""
         if self.remote:
             remote.create(self.path(relpath), data)
@@ -145,7 +145,7 @@ class OutputTree:
         return fd
 
 
-def is_disk_full(error):
+def is_disk_full(error: BaseException | None) -> bool:
     """Whether an exception, or one it wraps (Beam re-raises a worker's error as text), is a full disk."""
     seen = set()
     while error is not None and id(error) not in seen:
@@ -163,7 +163,7 @@ def _split(relpath):
     return parts[:-1], parts[-1]
 
 
-def check_folder(path, flag="--output"):
+def check_folder(path: str, flag: str = "--output") -> None:
     """A folder a command writes into must be a folder or not exist yet."""
     if not is_remote(path) and os.path.exists(path) and not os.path.isdir(path):
         raise OutputError(f"{flag} {path} is a file; give a folder (it is made if missing)")
@@ -175,7 +175,7 @@ class Lock:
     def __init__(self, path, fd):
         self.path, self.fd = path, fd
 
-    def release(self):
+    def release(self) -> None:
         if self.fd is None:
             return
         with contextlib.suppress(FileNotFoundError):
@@ -216,7 +216,7 @@ def holds_foreign_files(root: str) -> bool:
         folder = os.path.dirname(folder)
 
 
-def lock(root, command):
+def lock(root: str, command: str) -> "Lock":
     """Locks a local output folder for one run, or raises OutputError naming the run that holds it.
 
     The lock is an flock on root/.colorize.lock, released by the kernel when the holding process
@@ -258,7 +258,7 @@ def _read_holder(fd):
         return "a colorize run that has not written its name yet"
 
 
-def remove_leftovers(root, beam_prefixes):
+def remove_leftovers(root: str, beam_prefixes: list[str]) -> int:
     """Deletes temporary files of killed runs anywhere under root, and Beam's temporary folders
     (`beam-temp-PREFIX-<hex>`) at its top; returns how many it removed."""
     if is_remote(root) or not os.path.isdir(root):

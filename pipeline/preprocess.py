@@ -8,7 +8,7 @@ pipeline made itself (exact on any runner), which add up to the inputs matched.
 import math
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -54,11 +54,11 @@ class PrepareTrainingExample(progress.Counting, beam.DoFn):
         self.image_size, self.max_pixels, self.max_bytes, self.with_grey = image_size, max_pixels, max_bytes, with_grey
         self.progress_folder = progress_folder
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()  # the bar counts skips and failures here; records in EncodeRecords
         self.check_head = photos.head_checker(self.max_pixels)
 
-    def process(self, element: Source):
+    def process(self, element: Source) -> Iterator[Any]:
         source, split_key, pixels = element
         if isinstance(source, bytes):  # a file
             path = unwire(source)
@@ -91,7 +91,7 @@ class EncodeRecords(progress.Counting, beam.DoFn):
     def __init__(self, image_size, val_fraction, progress_folder=None):
         self.image_size, self.val_fraction, self.progress_folder = image_size, val_fraction, progress_folder
 
-    def process(self, element):
+    def process(self, element: tuple) -> Iterator[Any]:
         example, embedding = element
         split = c.split_of(example.split_key, self.val_fraction)
         yield tally(f"written_{split}")

@@ -31,21 +31,21 @@ class Ticker:
         self.folder, self.count, self._last, self._published = folder, 0, 0.0, 0
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
-    def tick(self, n=1):
+    def tick(self, n: int = 1) -> None:
         self.count += n
         now = time.monotonic()
         if self.folder and now - self._last >= TICK_EVERY_S:
             self._last = now
             self.publish()
 
-    def publish(self):
+    def publish(self) -> None:
         tmp = os.path.join(self.folder, f".{self.name}")
         with open(tmp, "w") as f:
             f.write(str(self.count))
         os.replace(tmp, os.path.join(self.folder, self.name))
         self._published = self.count
 
-    def flush(self):
+    def flush(self) -> None:
         """Publishes what the last ticks counted: a burst inside TICK_EVERY_S of the last publish would
         otherwise wait for the next tick, which a worker's last batch never gets."""
         if self.folder and self.count != self._published:
@@ -59,17 +59,17 @@ class Counting:
     worker shut down, after the whole pipeline (a 16-worker GPU run's bar stood 512 photos short, 16
     workers x one batch of 32, until then). A DoFn with more to set up calls super().setup()."""
 
-    def setup(self):
+    def setup(self) -> None:
         self.ticker = Ticker(self.progress_folder)
 
-    def finish_bundle(self):
+    def finish_bundle(self) -> None:
         self.ticker.flush()
 
-    def teardown(self):
+    def teardown(self) -> None:
         self.ticker.flush()
 
 
-def done_in(folder):
+def done_in(folder: str) -> int:
     """The sum of every worker's published count."""
     total = 0
     for name in os.listdir(folder):
@@ -83,7 +83,7 @@ def done_in(folder):
     return total
 
 
-def plain_every():
+def plain_every() -> float:
     """Seconds between plain progress lines: COLORIZE_PROGRESS_EVERY, or 30."""
     value = os.environ.get(PLAIN_EVERY_VARIABLE, "")
     if not value:
@@ -97,13 +97,13 @@ def plain_every():
     return seconds
 
 
-def clock(seconds):
+def clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
         f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def line(done, total, elapsed, what):
+def line(done: int, total: int | None, elapsed: float, what: str) -> str:
     """'[#####-----] 120/500 photos  9.8/s  0:12 elapsed  0:39 left' (no total: count and rate only)."""
     rate = done / elapsed if elapsed > 0 else 0.0
     if total:

@@ -8,6 +8,8 @@ import dataclasses
 import glob as globlib
 import os
 import posixpath
+from collections.abc import Callable
+from typing import BinaryIO
 
 from basics import remote
 from basics.errors import UserError
@@ -43,7 +45,7 @@ class TfdsSource:
     split: str
 
     @classmethod
-    def parse(cls, spec):
+    def parse(cls, spec: str) -> "TfdsSource":
         body = spec[len(TFDS_PREFIX):]
         name, _, split = body.partition(":")
         if not name:
@@ -51,15 +53,15 @@ class TfdsSource:
         return cls(name, split or "train")
 
 
-def is_glob(path):
+def is_glob(path: str) -> bool:
     return any(ch in path for ch in "*?[")
 
 
-def is_archive(path):
+def is_archive(path: str) -> bool:
     return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def exists(path):
+def exists(path: str) -> bool:
     """Whether a file or folder is there (gs://: an object, or a prefix holding objects)."""
     if not is_remote(path):
         return os.path.lexists(path)
@@ -68,24 +70,24 @@ def exists(path):
     return bool(_match_remote(escape_glob(path.rstrip("/")) + "/**", quiet=True))
 
 
-def is_pattern(spec):
+def is_pattern(spec: str) -> bool:
     """An existing path is a path even if its name holds [ ] * ?; only a path that is not there is a glob."""
     return is_glob(spec) and not exists(spec)
 
 
-def real(path):
+def real(path: str) -> str:
     """The real path of a local path (links resolved), unchanged for gs://."""
     return path if is_remote(path) else os.path.realpath(path)
 
 
-def within(path, folder):
+def within(path: str, folder: str | None) -> bool:
     """Whether `path` is `folder` or lies under it; both real paths (see `real`)."""
     if not folder:
         return False
     return path == folder or path.startswith(folder.rstrip("/" + os.sep) + ("/" if is_remote(folder) else os.sep))
 
 
-def root_of(spec):
+def root_of(spec: str) -> str:
     """The folder an input spec's relative paths start from."""
     if is_pattern(spec):
         return _glob_root(spec) or "."
@@ -111,7 +113,7 @@ def _match_remote(pattern, quiet=False):
         raise InputError(str(e)) from None
 
 
-def list_inputs(spec, exclude=None):
+def list_inputs(spec: str, exclude: str | None = None) -> "Listing":
     """Every file an input spec names, with paths relative to the spec's root; nothing under `exclude`.
 
     Links to folders are not followed (they could lead anywhere, loops included): each is listed
@@ -164,11 +166,11 @@ def _list_remote(spec):
     return Listing([InputFile(p, p[len(root):].lstrip("/")) for p in paths])
 
 
-def list_files(spec, exclude=None):
+def list_files(spec: str, exclude: str | None = None) -> list:
     return list_inputs(spec, exclude).files
 
 
-def read_file(path, max_bytes, check_head=None):
+def read_file(path: str, max_bytes: int, check_head: Callable[[bytes], None] | None = None) -> bytes:
     """A whole file's bytes, refused from its size before reading when over `max_bytes`."""
     if is_remote(path):
         with remote.open_read(path) as f:
@@ -181,7 +183,8 @@ class TooLarge(UserError):
     """A file or member over the one-file limit."""
 
 
-def read_bounded(f, declared, max_bytes, check_head=None):
+def read_bounded(f: BinaryIO, declared: int | None, max_bytes: int,
+                 check_head: Callable[[bytes], None] | None = None) -> bytes:
     """Reads a stream whole, never holding more than max_bytes + one chunk, whatever it claims.
 
     `declared` is the size the file system or archive gives: over the limit, nothing is read.
@@ -206,11 +209,11 @@ def read_bounded(f, declared, max_bytes, check_head=None):
     return b"".join(parts)
 
 
-def mib(n):
+def mib(n: int) -> str:
     return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
-def safe_member_path(name):
+def safe_member_path(name: str) -> str | None:
     """An archive member's path if it stays inside the output folder, else None."""
     if not name or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return None
