@@ -15,7 +15,7 @@ DATA=${DATA:-data/mix192}
 OUT=${OUT:-model/default}
 colorize preprocess --input "$PHOTOS" --input "$MORE" --output "$DATA" --image-size 192 \
     --embedding none --val-fraction 0.1
-colorize train --model beta --encoder efficientnet-lite0 --encoder-training partial --data "$DATA" --output "$OUT" \
+colorize train --architecture beta --encoder efficientnet-lite0 --encoder-training partial --data "$DATA" --output "$OUT" \
     --epochs 30 --batch-size 64 --loss classification --rebalance 0.7 --lr-schedule cosine --ema --seed 1 \
     --temperature 0.38 --vividness 1.1
 # Held-out photos at full resolution, and the decodings that chose T and vividness:
@@ -23,5 +23,5 @@ colorize train --model beta --encoder efficientnet-lite0 --encoder-training part
 # python bench/decodings.py --model "$OUT" --images "$PHOTOS" --images "$MORE" --held-out 0.1 \
 #     --temperatures 0.38 0.5 0.7 1.0 --vividness 1 1.2 1.4
 # The model shipped before (beta from scratch, skips, decoder width 2, 128 px, lambda 0.85, 40 epochs):
-# colorize train --model beta --data data/mix128 --output runs/beta128 --epochs 40 --batch-size 32 \
+# colorize train --architecture beta --data data/mix128 --output runs/beta128 --epochs 40 --batch-size 32 \
 #     --loss classification --rebalance 0.85 --lr-schedule cosine --ema --skips --decoder-width 2 --seed 2

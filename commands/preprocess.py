@@ -23,7 +23,7 @@ def parser() -> argparse.ArgumentParser:
                         f"default {c.DEFAULT_IMAGE_SIZE})")
     p.add_argument("--embedding", choices=["inception_resnet_v2", "none"], default="inception_resnet_v2",
                    help="inception_resnet_v2 (default): each record carries Inception's embedding of the "
-                        "photo, for --model fusion; none: no embedding (beta, faster)")
+                        "photo, for --architecture fusion; none: no embedding (beta, faster)")
     p.add_argument("--inception-weights", default="imagenet",
                    help="imagenet (Keras download/cache), random[:SEED] (offline tests) or a weights FILE")
     p.add_argument("--val-fraction", type=float, default=0.05,

@@ -13,13 +13,18 @@ from commands.flags import positive_float, positive_int
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="colorize train", description="fits alpha on one photo, or beta / fusion on "
                                 "the records of 'colorize preprocess'")
-    p.add_argument("--model", choices=networks.ARCHITECTURES, required=True)
-    p.add_argument("--data", help="output folder of 'colorize preprocess' (beta, fusion)")
+    p.add_argument("--architecture", choices=networks.ARCHITECTURES,
+                   help="the network: alpha (Part 1, one photo), beta (the encoder-decoder, as shipped) or fusion "
+                        "(beta joined with an Inception-ResNet-v2 embedding)")
+    # --model names a model folder in run and evaluate: here it is refused with the name to use, not read as
+    # something else.
+    p.add_argument("--model", dest="model_flag", help=argparse.SUPPRESS)
+    p.add_argument("--data", help="beta, fusion: the output folder of 'colorize preprocess' (its records)")
     p.add_argument("--image", help="the one photo alpha learns")
     p.add_argument("--output", required=True, help="model directory to write")
     p.add_argument("--epochs", type=positive_int, default=None, help="default: 1000 for alpha, 20 otherwise")
-    p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument("--learning-rate", type=positive_float, default=1e-3)
+    p.add_argument("--batch-size", type=positive_int, default=16, help="photos a training step (default 16)")
+    p.add_argument("--learning-rate", type=positive_float, default=1e-3, help="Adam's learning rate (default 0.001)")
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                    help="cosine: decay the learning rate to 0 over the run (default constant)")
     p.add_argument("--loss", choices=training.LOSSES, default="mse",
@@ -57,22 +62,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="classification: the written model's own colour strength, the chroma factor "
                         "'colorize run --vividness' multiplies (default 1)")
     p.add_argument("--image-size", type=positive_int, default=c.DEFAULT_IMAGE_SIZE,
-                   help="alpha only; records fix it")
-    p.add_argument("--seed", type=int, default=42)
+                   help=f"alpha: the side the photo is learned at (default {c.DEFAULT_IMAGE_SIZE}); for beta and "
+                        "fusion the records fix it")
+    p.add_argument("--seed", type=int, default=42, help="seeds the weights and the shuffling (default 42)")
     p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
     p.add_argument("--verbose", action="store_true", help="show the libraries' log lines")
     args = p.parse_args(argv)
-    if args.model == "alpha" and not args.image:
-        p.error("--model alpha learns one photo: pass --image PHOTO")
-    if args.model != "alpha" and not args.data:
-        p.error(f"--model {args.model} trains on records: pass --data DIR")
-    if args.model == "alpha" and (args.skips or args.decoder_width != 1):
+    if args.model_flag is not None:
+        p.error(f"--model names a model folder (colorize run, evaluate); the network to train is --architecture "
+                f"{'|'.join(networks.ARCHITECTURES)}")
+    if args.architecture is None:  # required, checked here so that a --model above gets its own answer first
+        p.error("the following arguments are required: --architecture")
+    if args.architecture == "alpha" and not args.image:
+        p.error("--architecture alpha learns one photo: pass --image PHOTO")
+    if args.architecture != "alpha" and not args.data:
+        p.error(f"--architecture {args.architecture} trains on records: pass --data DIR")
+    if args.architecture == "alpha" and (args.skips or args.decoder_width != 1):
         p.error(f"{'--skips' if args.skips else '--decoder-width'} is for beta and fusion; alpha is the one-photo "
                 "demonstration")
-    if args.context and args.model != "beta":
+    if args.context and args.architecture != "beta":
         p.error("--context is for beta; fusion takes the whole photo from Inception's embedding, alpha is the "
                 "one-photo demonstration")
-    if args.encoder != networks.SCRATCH and args.model != "beta":
+    if args.encoder != networks.SCRATCH and args.architecture != "beta":
         p.error(f"--encoder {args.encoder} is for beta; fusion takes the whole photo from Inception's embedding, "
                 "alpha is the one-photo demonstration")
     if args.encoder != networks.SCRATCH and (args.skips or args.context):
@@ -80,7 +91,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 f"{'--skips' if args.skips else '--context'} is for beta's own encoder")
     if args.decoder_width > networks.MAX_WIDTH:
         p.error(f"--decoder-width goes from 1 to {networks.MAX_WIDTH}")
-    if args.model == "alpha" and args.loss == "classification":
+    if args.architecture == "alpha" and args.loss == "classification":
         p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
     if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
         p.error("--temperature goes with --loss classification and lies in (0, 1]")
@@ -94,7 +105,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def recipe_of(args: argparse.Namespace) -> Any:
     extra = {k: v for k, v in (("rebalance", args.rebalance), ("temperature", args.temperature),
                                ("vividness", args.vividness)) if v is not None}
-    return training.Recipe(model=args.model, epochs=args.epochs or (1000 if args.model == "alpha" else 20),
+    epochs = args.epochs or (1000 if args.architecture == "alpha" else 20)
+    return training.Recipe(model=args.architecture, epochs=epochs,
                            batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
                            lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, skips=args.skips,
                            decoder_width=args.decoder_width, context=args.context, encoder=args.encoder,
@@ -107,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe = recipe_of(args)
     if recipe.encoder != networks.SCRATCH:
         efficientnet.weights_file(recipe.encoder)  # a missing package: one line before anything is read
-    if args.model == "alpha":
+    if args.architecture == "alpha":
         return training.train_alpha(recipe, args.image, args.output, args.image_size, args.resume)
     c.read_dataset_json(args.data)  # a records folder that is not one is a one-line error before anything starts
     return training.train_on_records(recipe, args.data, args.output, args.resume)

@@ -216,11 +216,11 @@ def train_network(recipe: Recipe, out: str, fields: dict, train: Any, val: Any, 
 
 
 def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = False) -> int:
-    """`colorize train --model beta|fusion`: the records of `colorize preprocess` -> a model directory."""
+    """`colorize train --architecture beta|fusion`: the records of `colorize preprocess` -> a model directory."""
     info = c.read_dataset_json(data_dir)
     embedding = info.get("embedding") if recipe.model == "fusion" else None
     if recipe.model == "fusion" and not embedding:
-        raise ModelError(f"{data_dir} has no embeddings; the fusion model needs them (or use --model beta)")
+        raise ModelError(f"{data_dir} has no embeddings; the fusion model needs them (or use --architecture beta)")
     keras.utils.set_random_seed(recipe.seed)
     fields = model_fields(recipe, info["image_size"], embedding)
     train, val = datasets(data_dir, info, recipe.batch_size, recipe.model == "fusion", recipe.seed, recipe.augment)

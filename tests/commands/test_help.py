@@ -57,3 +57,21 @@ def test_the_shipped_beam_option_table_is_the_installed_beams():
     assert shipped == flags.beam_option_table()
     assert {"--runner", "--project", "--temp_location", "--dry_run", "--direct_num_workers"} <= \
         {o for strings, _ in shipped["options"] for o in strings}
+
+
+def test_one_meaning_per_name_train_takes_its_network_as_architecture(capsys):
+    """--model is a model folder in run and evaluate; train names its network --architecture, and a --model given
+    to train is refused in one line that says so. Every option of train says what it does."""
+    from commands import train
+    assert train.parse_args(["--architecture", "beta", "--data", "d", "--output", "o"]).architecture == "beta"
+    with pytest.raises(SystemExit) as e:
+        train.parse_args(["--model", "beta", "--data", "d", "--output", "o"])
+    assert e.value.code == 2
+    assert "--model names a model folder (colorize run, evaluate); the network to train is --architecture" in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    shown = capsys.readouterr().out
+    options = [o for o in ("--architecture", "--data", "--image", "--output", "--epochs", "--batch-size",
+                           "--learning-rate", "--seed", "--image-size") if o in shown]
+    assert len(options) == 9 and "--model" not in shown and "default 16" in shown and "default 42" in shown

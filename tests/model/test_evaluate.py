@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow  # runs the real command end to end
 
 def test_evaluate_records_writes_metrics_with_baseline_and_comparison(records, tmp_path):
     model_dir = str(tmp_path / "beta")
-    train.main(["--model", "beta", "--data", str(records), "--output", model_dir, "--epochs", "1", "--batch-size", "4"])
+    train.main(["--architecture", "beta", "--data", str(records), "--output", model_dir,
+                "--epochs", "1", "--batch-size", "4"])
     r = subprocess.run([sys.executable, "-m", "commands.cli", "evaluate", "--model", model_dir, "--data", str(records),
                         "--split", "val", "--report", str(tmp_path / "report")], capture_output=True, text=True,
                        timeout=600)

@@ -79,12 +79,12 @@ def test_a_wider_decoder_multiplies_every_decoder_convolution(arch, emb):
 
 def test_train_takes_the_decoder_width_and_refuses_it_where_it_means_nothing(capsys):
     from commands import train
-    args = train.parse_args(["--model", "beta", "--data", "d", "--output", "o", "--skips", "--decoder-width", "2"])
+    args = train.parse_args(["--architecture", "beta", "--data", "d", "--output", "o", "--skips", "--decoder-width", "2"])
     assert train.recipe_of(args).decoder_width == 2 and train.recipe_of(args).skips
-    assert train.recipe_of(train.parse_args(["--model", "beta", "--data", "d", "--output", "o"])).decoder_width == 1
-    for argv, says in ((["--model", "alpha", "--image", "p.jpg", "--output", "o", "--decoder-width", "2"],
+    assert train.recipe_of(train.parse_args(["--architecture", "beta", "--data", "d", "--output", "o"])).decoder_width == 1
+    for argv, says in ((["--architecture", "alpha", "--image", "p.jpg", "--output", "o", "--decoder-width", "2"],
                         "--decoder-width is for beta and fusion"),
-                       (["--model", "beta", "--data", "d", "--output", "o", "--decoder-width", "5"],
+                       (["--architecture", "beta", "--data", "d", "--output", "o", "--decoder-width", "5"],
                         "--decoder-width goes from 1 to 4")):
         with pytest.raises(SystemExit):
             train.parse_args(argv)
@@ -110,10 +110,10 @@ def test_the_context_branch_lets_the_whole_photo_reach_every_pixel():
 
 def test_train_takes_context_for_beta_alone(capsys):
     from commands import train
-    assert train.recipe_of(train.parse_args(["--model", "beta", "--data", "d", "--output", "o", "--context"])).context
-    assert not train.recipe_of(train.parse_args(["--model", "beta", "--data", "d", "--output", "o"])).context
-    for argv in (["--model", "alpha", "--image", "p.jpg", "--output", "o", "--context"],
-                 ["--model", "fusion", "--data", "d", "--output", "o", "--context"]):
+    assert train.recipe_of(train.parse_args(["--architecture", "beta", "--data", "d", "--output", "o", "--context"])).context
+    assert not train.recipe_of(train.parse_args(["--architecture", "beta", "--data", "d", "--output", "o"])).context
+    for argv in (["--architecture", "alpha", "--image", "p.jpg", "--output", "o", "--context"],
+                 ["--architecture", "fusion", "--data", "d", "--output", "o", "--context"]):
         with pytest.raises(SystemExit):
             train.parse_args(argv)
         assert "--context is for beta" in capsys.readouterr().err

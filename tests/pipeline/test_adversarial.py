@@ -317,9 +317,9 @@ def test_user_mistakes_are_one_line_before_the_pipeline_starts(tmp_path, origina
     bad_data = tmp_path / "bad_records"
     bad_data.mkdir()
     (bad_data / "dataset.json").write_text("not json")
-    assert "not valid JSON" in one_line_error(capsys, "train", ["--model", "beta", "--data", str(bad_data),
+    assert "not valid JSON" in one_line_error(capsys, "train", ["--architecture", "beta", "--data", str(bad_data),
                                                                 "--output", str(tmp_path / "m")])
-    assert "--epochs" in one_line_error(capsys, "train", ["--model", "beta", "--data", str(bad_data), "--output",
+    assert "--epochs" in one_line_error(capsys, "train", ["--architecture", "beta", "--data", str(bad_data), "--output",
                                                           str(tmp_path / "m"), "--epochs", "0"])
     assert "corrupt or truncated" in one_line_error(capsys, "evaluate", ["--model", str(models["corrupt"]), "--images",
                                                                          str(originals), "--report", str(tmp_path / "r")])

@@ -229,7 +229,8 @@ def test_tar_archive_refuses_links(tmp_path, photos):
 def test_fusion_model_gets_its_embedding_in_the_pipeline(records, tmp_path, photos):
     from commands import train
     model_dir = str(tmp_path / "fusion")
-    train.main(["--model", "fusion", "--data", str(records), "--output", model_dir, "--epochs", "1", "--batch-size", "4"])
+    train.main(["--architecture", "fusion", "--data", str(records), "--output", model_dir,
+                "--epochs", "1", "--batch-size", "4"])
     for name in ("coffee", "rocket"):
         write(str(tmp_path / "in" / f"{name}.jpg"), jpeg_bytes(photos[name]))
     report = run("--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--model", model_dir)

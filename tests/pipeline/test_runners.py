@@ -161,7 +161,7 @@ def test_every_stage_runs_on_the_jax_backend(photos, tmp_path):
             "--val-fraction", "0.25", env=jax)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.load(open(os.path.join(records, "dataset.json")))["counts"]["written"] == 12
-    r = cli("train", "--model", "fusion", "--data", records, "--output", model, "--epochs", "2", "--batch-size", "4",
+    r = cli("train", "--architecture", "fusion", "--data", records, "--output", model, "--epochs", "2", "--batch-size", "4",
             "--loss", "classification", env=jax)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.load(open(os.path.join(model, "model.json")))["training"]["backend"] == "jax"
