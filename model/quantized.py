@@ -14,14 +14,11 @@ import numpy as np
 from keras import layers, ops
 from typing import Any
 
+from model.choices import DEFAULT_TEMPERATURE, REBALANCE_MIX  # noqa: F401 (lambda and T: see model/choices.py)
 from tfrecords import contract as c
 
 BIN_STEP = 10.0
 SIGMA = 5.0          # soft-encoding and smoothing kernel, in ab units
-# lambda, the uniform share in the rebalancing. Zhang et al. use 0.5; on 1445 photos that bought colour
-# at the cost of all gain in AuC over grayscale, and 0.8 kept both (model/default/model.json, experiments).
-REBALANCE_MIX = 0.8
-DEFAULT_TEMPERATURE = 0.38
 
 
 def _in_gamut_bins():

@@ -20,6 +20,7 @@ import numpy as np
 
 from model import checkpoints, evaluate, inference, modeldir, networks, quantized, semantic
 from model.checkpoints import BEST, HISTORY, LAST, STATE
+from model.choices import LOSSES  # noqa: F401 (re-exported: the recipe's names)
 from model.devices import backend, distribution_scope
 from basics.errors import ModelError
 from model.training_data import datasets
@@ -29,7 +30,6 @@ from basics import view
 from basics.photos import decode_rgb
 
 log = logging.getLogger("colorize")
-LOSSES = ("mse", "mae", "classification")
 REBALANCE_SAMPLE = 1000  # training records whose colours set the classification loss's weights
 CARD_EVAL_LIMIT = 1000  # records the card's metrics are computed on
 EMA_MOMENTUM = 0.999  # averages about the last 1000 steps

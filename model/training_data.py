@@ -9,13 +9,13 @@ import keras
 import numpy as np
 
 import tfrecords
+from model.choices import AUGMENTS  # noqa: F401 (re-exported: the recipe's names)
 from model.devices import backend, training_devices, usable_count
 from basics.errors import ModelError
 from tfrecords import contract as c
 
 log = logging.getLogger("colorize")
 SHUFFLE_BUFFER = 2048
-AUGMENTS = ("flip", "zoom")
 ZOOM_RANGE = (0.75, 1.0)  # the crop's side, as a fraction of the record's
 
 

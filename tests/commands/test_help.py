@@ -75,3 +75,23 @@ def test_one_meaning_per_name_train_takes_its_network_as_architecture(capsys):
     options = [o for o in ("--architecture", "--data", "--image", "--output", "--epochs", "--batch-size",
                            "--learning-rate", "--seed", "--image-size") if o in shown]
     assert len(options) == 9 and "--model" not in shown and "default 16" in shown and "default 42" in shown
+
+
+@pytest.mark.parametrize("argv", [["train", "--help"], ["evaluate", "--help"],
+                                  ["train", "--model", "beta", "--data", "d", "--output", "o"],
+                                  ["train", "--architecture", "beta", "--output", "o"]])
+def test_train_and_evaluate_answer_help_and_flag_errors_without_tensorflow(argv):
+    """The trainer (and Keras, TensorFlow with it) loads once the flags are good: --help and a wrong flag answer
+    from the parser alone."""
+    code = f"""
+import sys
+from commands import cli
+try:
+    code = cli.main({argv!r})
+except SystemExit as e:
+    code = e.code
+heavy = sorted(m for m in ("tensorflow", "apache_beam", "keras", "jax") if m in sys.modules)
+sys.exit(f"loaded {{heavy}}" if heavy else 0 if code in (0, 2) else f"exit {{code}}")
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
