@@ -5,6 +5,7 @@ the network and for training (`pixels`, `decode_rgb`), and as the photo is kept 
 Each failure is an `ImageError` with a one-line reason; the stages count and list them. What the
 network sees of the decoded pixels is decided in `basics.view`.
 """
+import functools
 import io
 import logging
 import warnings
@@ -68,14 +69,20 @@ def head_checker(max_pixels: int) -> Callable[[bytes], None]:
             raise ImageError("empty file (0 bytes)")
         if not any(accept(head[:16]) for accept in accepts):
             raise ImageError("not a readable image: its first bytes match no image format")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                size = Image.open(io.BytesIO(head)).size
-        except Exception:  # the header reaches past the head: the whole file is read, then checked
-            return
-        check_pixels(size, max_pixels)
+        size = header_size(head)
+        if size is not None:  # else the header reaches past the head: the whole file is read, then checked
+            check_pixels(size, max_pixels)
     return check
+
+
+def header_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) an image's header claims within its first bytes; None when they do not hold it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Image.open(io.BytesIO(head)).size
+    except Exception:  # Pillow raises many types for a header it cannot read there
+        return None
 
 
 HEAD_BYTES = 1 << 20
@@ -86,13 +93,10 @@ def claimed_pixels(path: str) -> int | None:
     megabyte; None when that header cannot be read there (the file's own reading then says why)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(HEAD_BYTES)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            w, h = Image.open(io.BytesIO(head)).size
-    except Exception:  # unreadable, not an image, a header past the head: the photo's own reading lists it
+            size = header_size(f.read(HEAD_BYTES))
+    except OSError:  # unreadable: the photo's own reading lists it
         return None
-    return w * h
+    return size[0] * size[1] if size else None
 
 
 def _flatten_alpha(im):
@@ -291,13 +295,22 @@ def grey16_to_srgb(levels: np.ndarray, icc: bytes) -> np.ndarray:
     """16-bit grey levels that a grey ICC profile describes -> the 16-bit sRGB grey levels of the same
     luminance (LittleCMS, as Pillow builds it, converts 8-bit pixels only). Through a table of 65,536 levels:
     no float copy of a large scan. A profile that is not a readable grey one is logged, the levels kept."""
-    curve = grey_curve(icc)
-    if curve is None:
+    table = _grey16_table(icc)
+    if table is None:
         log.warning("an ICC profile on 16-bit pixels that is not a grey tone curve: its pixels are read as sRGB")
         return levels
-    x = np.arange(65536, dtype=np.float64) / 65535.0
-    table = np.round(np.clip(_srgb_encode(np.clip(curve(x), 0.0, 1.0)), 0.0, 1.0) * 65535.0).astype(np.uint16)
     return table[levels]
+
+
+@functools.lru_cache(maxsize=8)
+def _grey16_table(icc: bytes) -> np.ndarray | None:
+    """A grey profile's 65,536-level table to sRGB, made once per profile (every page of a multi-page scan and
+    every scan of one scanner share it)."""
+    curve = grey_curve(icc)
+    if curve is None:
+        return None
+    x = np.arange(65536, dtype=np.float64) / 65535.0
+    return np.round(np.clip(_srgb_encode(np.clip(curve(x), 0.0, 1.0)), 0.0, 1.0) * 65535.0).astype(np.uint16)
 
 
 def eight_bit(pixels: np.ndarray) -> np.ndarray:
