@@ -66,7 +66,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"alpha: the side the photo is learned at (default {c.DEFAULT_IMAGE_SIZE}); for beta and "
                         "fusion the records fix it")
     p.add_argument("--seed", type=int, default=42, help="seeds the weights and the shuffling (default 42)")
-    p.add_argument("--resume", action="store_true", help="continue from the last completed epoch")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the last completed epoch: last.keras, or its parts (--checkpoint-parts) "
+                        "carried from another machine with train_state.json and history.csv")
+    p.add_argument("--checkpoint-parts", type=positive_int, default=None, metavar="MB",
+                   help="beta, fusion: keep the checkpoint (last.keras, with the optimizer's state) in parts of at "
+                        "most MB MiB too, each with its SHA-256, to carry to another machine and --resume "
+                        "there")
     p.add_argument("--verbose", action="store_true", help="show the libraries' log lines")
     args = p.parse_args(argv)
     if args.model_flag is not None:
@@ -78,6 +84,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--architecture alpha learns one photo: pass --image PHOTO")
     if args.architecture != "alpha" and not args.data:
         p.error(f"--architecture {args.architecture} trains on records: pass --data DIR")
+    if args.architecture == "alpha" and args.checkpoint_parts:
+        p.error("--checkpoint-parts is for beta and fusion; alpha's checkpoint is one small file")
     if args.architecture == "alpha" and (args.skips or args.decoder_width != 1):
         p.error(f"{'--skips' if args.skips else '--decoder-width'} is for beta and fusion; alpha is the one-photo "
                 "demonstration")
@@ -127,4 +135,5 @@ def main(argv: list[str] | None = None) -> int:
     if args.architecture == "alpha":
         return training.train_alpha(recipe, args.image, args.output, args.image_size, args.resume)
     c.read_dataset_json(args.data)  # a records folder that is not one is a one-line error before anything starts
-    return training.train_on_records(recipe, args.data, args.output, args.resume)
+    part_bytes = args.checkpoint_parts * 2**20 if args.checkpoint_parts else None
+    return training.train_on_records(recipe, args.data, args.output, args.resume, part_bytes)

@@ -1,7 +1,15 @@
 """Checkpoints of a training run: best.keras (best validation loss), last.keras with its optimizer state
 and train_state.json (written under temporary names and renamed, so a kill at any moment leaves a
-consistent pair for --resume), history.csv, TensorBoard logs; and model.keras, the final model."""
+consistent pair for --resume), history.csv, TensorBoard logs; and model.keras, the final model.
+
+A run that must outlive its machine keeps last.keras in parts too (`colorize train --checkpoint-parts MB`):
+
+    last.keras --split--> last.keras.part000, .part001, ... + last.keras.parts.json (each part's size and SHA-256,
+                          the whole file's; written last, so it only ever names parts that are complete)
+    parts + train_state.json + history.csv, carried to another machine --join (checked)--> last.keras --> --resume
+"""
 import csv
+import hashlib
 import json
 import os
 
@@ -12,6 +20,61 @@ from model.devices import backend
 from basics.errors import ModelError
 
 BEST, LAST, STATE, HISTORY = "best.keras", "last.keras", "train_state.json", "history.csv"
+PARTS = LAST + ".parts.json"  # the manifest of last.keras in parts
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_parts(out: str, part_bytes: int, epoch: int) -> list[str]:
+    """Splits out/last.keras (the checkpoint of `epoch` epochs) into parts of at most part_bytes beside it, each
+    written under a temporary name and renamed, then the manifest; parts an earlier, larger checkpoint left
+    beyond the new count are removed. Returns the parts' names."""
+    with open(os.path.join(out, LAST), "rb") as f:
+        data = f.read()
+    parts = []
+    for i, start in enumerate(range(0, len(data), part_bytes)):
+        chunk, name = data[start:start + part_bytes], f"{LAST}.part{i:03d}"
+        with open(os.path.join(out, name + ".tmp"), "wb") as f:
+            f.write(chunk)
+        os.replace(os.path.join(out, name + ".tmp"), os.path.join(out, name))
+        parts.append({"name": name, "size": len(chunk), "sha256": _sha256(chunk)})
+    manifest = {"file": LAST, "epoch": epoch, "size": len(data), "sha256": _sha256(data), "parts": parts}
+    with open(os.path.join(out, PARTS + ".tmp"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    os.replace(os.path.join(out, PARTS + ".tmp"), os.path.join(out, PARTS))
+    names = {p["name"] for p in parts}
+    for stale in os.listdir(out):
+        if stale.startswith(LAST + ".part") and stale != PARTS and stale not in names:
+            os.remove(os.path.join(out, stale))
+    return sorted(names)
+
+
+def join_parts(out: str) -> None:
+    """out/last.keras from the parts its manifest names, every part and the whole checked against their
+    SHA-256: a part missing, cut short or from another checkpoint is a one-line error, never a resumed run
+    from wrong weights."""
+    with open(os.path.join(out, PARTS)) as f:
+        manifest = json.load(f)
+    chunks = []
+    for p in manifest["parts"]:
+        path = os.path.join(out, os.path.basename(p["name"]))
+        if not os.path.exists(path):
+            raise ModelError(f"cannot resume {out}: {p['name']} is missing ({len(manifest['parts'])} parts "
+                             f"of {LAST} are listed in {PARTS})")
+        with open(path, "rb") as f:
+            chunk = f.read()
+        if len(chunk) != p["size"] or _sha256(chunk) != p["sha256"]:
+            raise ModelError(f"cannot resume {out}: {p['name']} is not the part {PARTS} lists "
+                             f"({len(chunk)} bytes, {p['size']} expected, or another SHA-256)")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if _sha256(data) != manifest["sha256"]:
+        raise ModelError(f"cannot resume {out}: its parts join into another file than {PARTS} describes")
+    with open(os.path.join(out, LAST + ".tmp"), "wb") as f:
+        f.write(data)
+    os.replace(os.path.join(out, LAST + ".tmp"), os.path.join(out, LAST))
 
 
 def history_column(out: str, monitor: str) -> list[float]:
@@ -35,9 +98,10 @@ class SaveLast(keras.callbacks.Callback):
     then renames it and advances the state, so a kill at any moment leaves a state whose epochs all
     have their history row and best.keras decided."""
 
-    def __init__(self, out, extra, every=1, commit_later=False):
+    def __init__(self, out, extra, every=1, commit_later=False, part_bytes=None):
         super().__init__()
         self.out, self.extra, self.every, self.commit_later = out, extra, every, commit_later
+        self.part_bytes = part_bytes  # also keep last.keras in parts of at most this many bytes
         self.pending = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -52,6 +116,8 @@ class SaveLast(keras.callbacks.Callback):
         if self.pending != epoch:
             return
         os.replace(os.path.join(self.out, "last.tmp.keras"), os.path.join(self.out, LAST))
+        if self.part_bytes:  # the parts before the state that names their epoch
+            write_parts(self.out, self.part_bytes, epoch + 1)
         with open(os.path.join(self.out, STATE + ".tmp"), "w") as f:
             json.dump({**self.extra, "epoch": epoch + 1}, f)
         os.replace(os.path.join(self.out, STATE + ".tmp"), os.path.join(self.out, STATE))
@@ -67,11 +133,12 @@ class CommitLast(keras.callbacks.Callback):
         self.save_last.commit(epoch)
 
 
-def callbacks(out: str, monitor: str, resume: bool, state_extra: dict, ema: bool = False) -> list[keras.callbacks.Callback]:
+def callbacks(out: str, monitor: str, resume: bool, state_extra: dict, ema: bool = False,
+              part_bytes: int | None = None) -> list[keras.callbacks.Callback]:
     """Checkpoints, history and logs. With EMA weights, validation and best.keras use the averaged
     weights, while last.keras (saved first) keeps the raw ones and the optimizer their average; the
-    epoch it holds is committed last of all."""
-    save_last = SaveLast(out, state_extra, commit_later=True)
+    epoch it holds is committed last of all. part_bytes: last.keras in parts too (write_parts)."""
+    save_last = SaveLast(out, state_extra, commit_later=True, part_bytes=part_bytes)
     cbs = [save_last]
     if ema:
         cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
@@ -88,11 +155,29 @@ def callbacks(out: str, monitor: str, resume: bool, state_extra: dict, ema: bool
 
 
 def resume_point(out: str, card_fields: dict) -> int:
+    """The epoch a run in `out` resumes at, once its state fits the new run's network; last.keras is joined
+    from its parts first where only they came (a run carried from another machine)."""
     state_path = os.path.join(out, STATE)
-    if not (os.path.exists(state_path) and os.path.exists(os.path.join(out, LAST))):
-        raise ModelError(f"nothing to resume in {out}: no {LAST} / {STATE} (train without --resume)")
+    has_parts = os.path.exists(os.path.join(out, PARTS))
+    if not (os.path.exists(state_path) and (os.path.exists(os.path.join(out, LAST)) or has_parts)):
+        raise ModelError(f"nothing to resume in {out}: no {LAST} (or its parts) / {STATE} (train without --resume)")
     with open(state_path) as f:
         state = json.load(f)
+    if has_parts:
+        with open(os.path.join(out, PARTS)) as f:
+            manifest = json.load(f)
+        here = os.path.join(out, LAST)
+        whole = None
+        if os.path.exists(here):
+            with open(here, "rb") as f:
+                whole = _sha256(f.read())
+        # The parts are the checkpoint to resume when they hold the epoch the state names and last.keras is not
+        # the same file (parts carried from the machine that trained); parts of another epoch are stale.
+        if manifest.get("epoch") == state.get("epoch") and whole != manifest["sha256"]:
+            join_parts(out)
+        elif whole is None:
+            raise ModelError(f"cannot resume {out}: its {LAST} parts hold epoch {manifest.get('epoch')}, "
+                             f"{STATE} says {state.get('epoch')}")
     for key in ("architecture", "image_size", "embedding", "head"):
         if state.get(key, "regression" if key == "head" else None) != card_fields.get(key):
             raise ModelError(f"cannot resume {out}: its {key} is {state.get(key)}, "

@@ -130,9 +130,11 @@ class StopBefore(keras.callbacks.Callback):
 
 
 def fit(recipe: "Recipe", out: str, resume: bool, model_fields: dict, train: Any, val: Any,
-        weights: np.ndarray | None = None, stop_before: float | None = None) -> tuple[dict, int]:
+        weights: np.ndarray | None = None, stop_before: float | None = None,
+        part_bytes: int | None = None) -> tuple[dict, int]:
     """Builds or resumes the model and fits it; returns (history dict, epochs done).
-    stop_before: a time.time() that no epoch should end after (StopBefore); None: every epoch."""
+    stop_before: a time.time() that no epoch should end after (StopBefore); None: every epoch.
+    part_bytes: keep last.keras in parts of at most this many bytes too (checkpoints.write_parts)."""
     os.makedirs(out, exist_ok=True)
     start_epoch = checkpoints.resume_point(out, model_fields) if resume else 0
     with distribution_scope():
@@ -147,7 +149,7 @@ def fit(recipe: "Recipe", out: str, resume: bool, model_fields: dict, train: Any
     monitor = "val_loss" if val is not None else "loss"
     log.info("checkpoints go to %s: %s (best %s) and %s with %s (every epoch, for --resume); history in %s",
              out, BEST, monitor, LAST, STATE, HISTORY)
-    cbs = checkpoints.callbacks(out, monitor, resume, model_fields, recipe.ema)
+    cbs = checkpoints.callbacks(out, monitor, resume, model_fields, recipe.ema, part_bytes)
     cbs += [StopBefore(stop_before)] if stop_before else []
     history = model.fit(train, validation_data=val, epochs=recipe.epochs, initial_epoch=start_epoch, callbacks=cbs,
                         verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line an epoch in logs
@@ -191,8 +193,8 @@ def model_fields(recipe: Recipe, image_size: int, embedding: dict | None) -> dic
 
 
 def train_network(recipe: Recipe, out: str, fields: dict, train: Any, val: Any, weights: np.ndarray | None, data: dict,
-                  score: Callable[[keras.Model], dict],
-                  resume: bool = False, stop_before: float | None = None) -> keras.Model:
+                  score: Callable[[keras.Model], dict], resume: bool = False, stop_before: float | None = None,
+                  part_bytes: int | None = None) -> keras.Model:
     """The one training path of beta and fusion, whatever feeds it (records here, a benchmark's arrays in
     bench/train_sweep.py):
 
@@ -200,9 +202,10 @@ def train_network(recipe: Recipe, out: str, fields: dict, train: Any, val: Any, 
         temperature and vividness -> score(model): its metrics -> model.json, the card
 
     weights: None, or a function giving the classification loss's rebalancing weights (called only for a new
-    run); score: the model -> the metrics dict the card holds; stop_before: see fit. Returns the written model."""
+    run); score: the model -> the metrics dict the card holds; stop_before, part_bytes: see fit. Returns the
+    written model."""
     start = time.time()
-    history, epochs = fit(recipe, out, resume, fields, train, val, weights, stop_before)
+    history, epochs = fit(recipe, out, resume, fields, train, val, weights, stop_before, part_bytes)
     has_best = val is not None and os.path.exists(os.path.join(out, BEST))
     final = checkpoints.save_final(out, os.path.join(out, BEST if has_best else LAST),
                                    recipe.temperature if recipe.loss == "classification" else None,
@@ -215,7 +218,8 @@ def train_network(recipe: Recipe, out: str, fields: dict, train: Any, val: Any, 
     return final
 
 
-def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = False) -> int:
+def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = False,
+                     part_bytes: int | None = None) -> int:
     """`colorize train --architecture beta|fusion`: the records of `colorize preprocess` -> a model directory."""
     info = c.read_dataset_json(data_dir)
     embedding = info.get("embedding") if recipe.model == "fusion" else None
@@ -233,7 +237,7 @@ def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = Fal
         return {**metrics, "semantic_skipped": why_not} if why_not else metrics
     train_network(recipe, out, fields, train, val, weights,
                   data={"dir": data_dir, "inputs": info.get("inputs"), "counts": info["counts"],
-                        "image_size": info["image_size"]}, score=score, resume=resume)
+                        "image_size": info["image_size"]}, score=score, resume=resume, part_bytes=part_bytes)
     return 0
 
 

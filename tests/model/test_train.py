@@ -128,6 +128,39 @@ def test_resume_after_interruption_continues_from_the_last_epoch(records, tmp_pa
     assert modeldir.read_card(out)["training"]["epochs"] == saved + 2
 
 
+def test_a_run_cut_in_two_resumes_on_another_machine_from_its_checkpoint_parts(records, tmp_path):
+    """The first half trains on one machine; only its parts, state and history travel (as through a transfer
+    that allows small files alone); the second half resumes from them, optimizer state and all."""
+    import shutil
+    first, second = tmp_path / "gpu", tmp_path / "laptop"
+    args = ["--architecture", "beta", "--data", str(records), "--batch-size", "2", "--loss", "classification"]
+    assert train.main([*args, "--output", str(first), "--epochs", "1", "--checkpoint-parts", "1"]) == 0
+    manifest = json.loads((first / checkpoints.PARTS).read_text())
+    whole = (first / checkpoints.LAST).stat().st_size
+    assert manifest["epoch"] == 1 and len(manifest["parts"]) == -(-whole // 2**20) > 1
+    assert all((first / p["name"]).stat().st_size <= 2**20 for p in manifest["parts"])
+    steps = int(modeldir.load_keras(str(first / checkpoints.LAST), compile=True).optimizer.iterations.numpy())
+    second.mkdir()
+    for name in [checkpoints.PARTS, checkpoints.STATE, checkpoints.HISTORY, *(p["name"] for p in manifest["parts"])]:
+        shutil.copy(first / name, second / name)
+
+    broken = tmp_path / "broken"
+    shutil.copytree(second, broken)
+    part = broken / manifest["parts"][1]["name"]
+    part.write_bytes(part.read_bytes()[:-1])  # a transfer cut one byte short
+    r = cli("train", *args, "--output", str(broken), "--epochs", "2", "--resume")
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("colorize train: error: cannot resume")
+    assert "part001" in r.stderr and not (broken / checkpoints.LAST).exists()
+
+    r = cli("train", *args, "--output", str(second), "--epochs", "2", "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"resuming {second} at epoch 1" in r.stderr
+    assert history_epochs(str(second)) == [0, 1] and modeldir.read_card(str(second))["training"]["epochs"] == 2
+    last = modeldir.load_keras(str(second / checkpoints.LAST), compile=True)
+    assert int(last.optimizer.iterations.numpy()) >= 2 * steps - 1  # Adam went on counting from the first half
+    assert last.loss.weights == modeldir.load_keras(str(first / checkpoints.LAST), compile=True).loss.weights
+
+
 def test_resume_without_a_checkpoint_is_a_clear_error(records, tmp_path):
     r = cli("train", "--architecture", "beta", "--data", str(records), "--output", str(tmp_path / "m"), "--resume")
     assert r.returncode == 2 and "nothing to resume" in r.stderr.strip().splitlines()[-1]

@@ -57,29 +57,34 @@ def test_source_weights_repeat_a_sources_training_photos_only(monkeypatch):
 
 def test_a_sweep_run_trains_through_the_product_path_and_scores_each_decoding(photos, tmp_path, monkeypatch):
     """The sweep drives model.train.train_network, the path `colorize train` takes: the same checkpoints, the
-    same card (with the sweep's data), a model the product loads; then it scores every decoding it was asked."""
+    same card (with the sweep's data), a model the product loads; then it scores every decoding it was asked,
+    on a whole held-out source (which chose its best epoch) and on the training sources' random split."""
     from model import modeldir
     monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
     sweep = importlib.import_module("train_sweep")
-    src = str(tmp_path / "photos")
+    src, far = str(tmp_path / "photos"), str(tmp_path / "elsewhere")
     for name, rgb in photos.items():
         write(os.path.join(src, f"{name}.jpg"), jpeg_bytes(rgb))
         write(os.path.join(src, f"{name}-flipped.jpg"), jpeg_bytes(rgb[:, ::-1].copy()))
-    cache = str(tmp_path / "arrays.npz")
-    np.savez(cache, **{f"photos/{split}/{k}": v for split, d in sweep.build_arrays(src, 32, 0.3, workers=1).items()
-                       for k, v in d.items()})
+        write(os.path.join(far, f"{name}-upside-down.jpg"), jpeg_bytes(rgb[::-1].copy()))
+    cache = sweep.load_arrays(str(tmp_path), [(f"photos={src}", 0.3), (f"far={far}", 1.0)], 32, workers=1)
+    assert set(cache) == {"photos", "far"} and all(os.path.exists(p) for p in cache.values())
+    with np.load(cache["far"]) as held:
+        assert set(held) == {"far/val/l", "far/val/ab"} and len(held["far/val/l"]) == len(photos)
     out = str(tmp_path / "run")
-    spec = {**sweep.DEFAULTS, "name": "tiny", "sources": ["photos"], "epochs": 2, "batch_size": 4, "seed": 1,
-            "temperatures": [0.38, 1.0], "cache": cache, "val_records": None, "samples": None, "image_size": 32,
-            "out": out}
+    spec = {**sweep.DEFAULTS, "name": "tiny", "sources": ["photos"], "held_out": ["far"], "epochs": 2,
+            "batch_size": 4, "seed": 1, "temperatures": [0.38, 1.0], "cache": cache, "val_records": None,
+            "samples": None, "image_size": 32, "out": out, "checkpoint_parts_mb": 1}
     spec.pop("seeds")
     result = sweep.train_one(spec)
     card = modeldir.read_card(out)
     assert card["data"]["built_by"] == "bench/train_sweep.py" and card["training"]["epochs"] == 2
-    assert card["architecture"] == "beta" and card["metrics"]["split"] == "val arrays"
-    assert {"best.keras", "last.keras", "model.keras"} <= set(os.listdir(out))
+    assert card["architecture"] == "beta" and card["metrics"]["split"] == "held-out sources"
+    assert {"best.keras", "last.keras", "model.keras", "last.keras.parts.json"} <= set(os.listdir(out))
     model, _ = modeldir.load(out)
     assert model.output_shape == (None, 32, 32, 2)
     assert set(result["scores"]) == {"T0.38 x1.0", "T1.0 x1.0"} and result["epochs_done"] == 2
+    assert result["val_photos"] == len(photos) and result["train_photos"] < 2 * len(photos)
+    assert all(s["random"]["auc"] > 0 for s in result["scores"].values())
     # T 1 is the distribution's mean, 0.38 nearer its mode: the sharper decoding is the more colourful
     assert result["scores"]["T0.38 x1.0"]["val"]["colourfulness"] > result["scores"]["T1.0 x1.0"]["val"]["colourfulness"]
