@@ -71,9 +71,44 @@ def lab_to_linear(lab: np.ndarray) -> np.ndarray:
     return np.stack(_lab_to_linear_channels(lab), axis=-1)
 
 
+# A colour is in the sRGB gamut when its linear channels lie in [0, 1] (a hair of slack for float error).
+_GAMUT_SLACK = 1e-4
+_GAMUT_STEPS = 12  # halvings of the chroma factor: it is found to 1/4096
+
+
+def _outside(channels):
+    bad = np.zeros(np.shape(channels[0]), bool)
+    for lin in channels:
+        bad |= (lin < -_GAMUT_SLACK) | (lin > 1.0 + _GAMUT_SLACK)
+    return bad
+
+
+def _linear_channels_in_gamut(lab):
+    """Lab -> its linear RGB planes, each colour outside sRGB first brought inside at its own L and hue: its
+    chroma scaled by the largest factor in [0, 1] that fits (halved to 1/4096). Clipping RGB instead would move
+    the colour's lightness, and a colour copy keeps its photo's L. The grey at every L in [0, 100] fits, so a
+    factor always exists; only the pixels outside are searched."""
+    lab = np.asarray(lab, dtype=np.float32)
+    channels = _lab_to_linear_channels(lab)
+    outside = np.nonzero(_outside(channels))
+    if not len(outside[0]):
+        return channels
+    l, ab = lab[..., 0][outside][:, None], lab[..., 1:][outside]
+    lo, hi = np.zeros(len(ab), np.float32), np.ones(len(ab), np.float32)
+    for _ in range(_GAMUT_STEPS):
+        mid = (lo + hi) / 2
+        fits = ~_outside(_lab_to_linear_channels(np.concatenate([l, ab * mid[:, None]], axis=-1)))
+        lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+    for lin, fitted in zip(channels, _lab_to_linear_channels(np.concatenate([l, ab * lo[:, None]], axis=-1)),
+                           strict=True):
+        lin[outside] = fitted
+    return channels
+
+
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """[..., 3] Lab -> float32 sRGB in [0, 1] (out-of-gamut colours clipped)."""
-    return np.clip(_linear_to_srgb(lab_to_linear(lab)), 0.0, 1.0).astype(np.float32)
+    """[..., 3] Lab -> float32 sRGB in [0, 1] (out-of-gamut colours brought in at their own L and hue)."""
+    lin = np.stack(_linear_channels_in_gamut(lab), axis=-1)
+    return np.clip(_linear_to_srgb(lin), 0.0, 1.0).astype(np.float32)
 
 
 # Linear light -> 8-bit sRGB by table: 65536 steps are fine enough that the result equals the
@@ -84,9 +119,9 @@ _SRGB_LUT = np.round(np.clip(_linear_to_srgb(np.arange(_SRGB_LUT_STEPS + 1) / _S
 
 
 def lab_to_rgb_uint8(lab: np.ndarray) -> np.ndarray:
-    """Lab -> uint8 sRGB (out-of-gamut colours clipped)."""
+    """Lab -> uint8 sRGB (out-of-gamut colours brought in at their own L and hue)."""
     out = np.empty(np.shape(lab), np.uint8)
-    for i, lin in enumerate(_lab_to_linear_channels(lab)):
+    for i, lin in enumerate(_linear_channels_in_gamut(lab)):
         np.clip(lin, 0.0, 1.0, out=lin)
         out[..., i] = _SRGB_LUT[(lin * _SRGB_LUT_STEPS + 0.5).astype(np.int32)]
     return out
@@ -136,10 +171,10 @@ def _tables16():
 
 
 def lab_to_rgb_uint16(lab: np.ndarray) -> np.ndarray:
-    """Lab -> uint16 sRGB (out-of-gamut colours clipped): the colour copy of a 16-bit master, computed
-    exactly (no table), so L's 16-bit steps survive."""
+    """Lab -> uint16 sRGB (out-of-gamut colours brought in at their own L and hue): the colour copy of a 16-bit
+    master, computed exactly (no table), so L's 16-bit steps survive."""
     out = np.empty(np.shape(lab), np.uint16)
-    for i, lin in enumerate(_lab_to_linear_channels(lab)):
+    for i, lin in enumerate(_linear_channels_in_gamut(lab)):
         out[..., i] = np.round(np.clip(_linear_to_srgb(lin), 0.0, 1.0) * 65535.0)
     return out
 

@@ -68,6 +68,9 @@ def summary(report: dict) -> int:
     if report.get("had_colour"):
         print(f"{report['had_colour']} input(s) carried colour (a sepia or tinted print scanned in colour?): coloured "
               "anew from their lightness, their own tint replaced")
+    if n.get("folders_skipped"):
+        print(f"{n['folders_skipped']} folder(s) not entered (links to folders, hidden folders, colorize's own output "
+              f"folders): see {report['skipped']}")
     folder = report.get("folder")
     if folder and len(folder["runs"]) > 1:
         print(f"the folder now holds {folder['copies']} colour copies, made over {len(folder['runs'])} runs "

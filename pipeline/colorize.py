@@ -7,15 +7,13 @@ pages -> GroupFrames -> WriteMultiFrame. Failures (with those the launcher found
 inputs whose copies would share a name) go to _failures.jsonl. Every step's outcomes (skipped,
 colorized, failed) -> CountOutcomes -> _counts.json, which the launcher turns into _report.json: the
 pipeline counts, so the report is exact on any runner (metrics are only for watching).
-A rerun skips photos already done (their copy's record in _done/ names this input and this model), so a stopped
-job resumes by running the same command again; each run's record files are kept in _runs/.
+A rerun skips photos already done (pipeline/ledger.py: their copy's record in _done/ names these bytes and these
+settings), so a stopped job resumes by running the same command again; each run's record files are kept in _runs/.
 
 What the launcher guarantees before any worker starts: the model loads, the numbers make sense, the
 output folder is not the input, does not hold it, and no other run writes into it (a lock).
 """
-import hashlib
 import itertools
-import json
 import os
 import posixpath
 import time
@@ -32,7 +30,7 @@ from basics.errors import reason_of
 from basics.lab import lightness, rgb_to_lab
 from basics.paths import is_remote, readable, unwire, wire
 from model import inference, modeldir
-from pipeline import archives, gallery, outputs, progress, sources
+from pipeline import archives, gallery, ledger, outputs, progress, sources
 from pipeline.beam_support import (COUNTS_FILE, LOCAL_WORKER_FLAGS, PHOTO_ERRORS, TALLY, CountOutcomes, Spread,
                                    WriteFailures, chunk_size, failure, failure_line, is_local, log, tally, write_json)
 from pipeline.embedding import EmbedInception
@@ -42,10 +40,9 @@ from pipeline.outputs import TMP_MARK  # noqa: F401  (tests look for leftovers b
 from tfrecords import contract as c
 
 REPORT, FAILURES, SKIPPED, LOG = "_report.json", "_failures.jsonl", "_skipped.jsonl", "_log.txt"
-WRITING = "writing"  # a copy's record while the copy is written (WritePhotos.write)
 SKIP_REASONS = {"skipped_not_image": "not an image: its name ends in none of " + " ".join(photos.IMAGE_EXTENSIONS),
-                "skipped_done": "already done: its colour copy was made from this input with this model (--overwrite "
-                                "redoes it)"}
+                "skipped_done": "already done: its colour copy was made from this input with this model and "
+                                "vividness (--overwrite redoes it)"}
 
 
 # What flows between the DoFns. Paths travel as bytes (basics.paths.wire): names that are not UTF-8 keep
@@ -58,10 +55,11 @@ class Input(NamedTuple):
 
 
 class Photo(NamedTuple):
-    """A photo's encoded bytes, read within the limits."""
+    """A photo's encoded bytes, read within the limits, and the input's modification time (None: it has none)."""
     relpath: bytes
     origin: str
     data: bytes
+    mtime_ns: int | None
 
 
 class FrameKey(NamedTuple):
@@ -72,6 +70,7 @@ class FrameKey(NamedTuple):
     data: bytes | None
     frame: int
     frames: int
+    mtime_ns: int | None
 
 
 class ColouredFrame(NamedTuple):
@@ -80,11 +79,7 @@ class ColouredFrame(NamedTuple):
     origin: str
     data: bytes | None
     ab: np.ndarray
-
-
-def model_id(card: dict) -> str:
-    """A model's identity in the records of what was done: a hash of its card (any retraining changes it)."""
-    return hashlib.sha256(json.dumps(card, sort_keys=True).encode()).hexdigest()[:16]
+    mtime_ns: int | None
 
 
 def output_relpath(relpath: str) -> str:
@@ -98,9 +93,9 @@ class ReadPhotos(progress.Counting, beam.DoFn):
     """Input -> Photo; an archive expands to its members. Skips photos already done; refuses what could not
     be read within the limits."""
 
-    def __init__(self, output, overwrite, max_bytes, max_pixels, model, progress_folder=None):
+    def __init__(self, output, overwrite, max_bytes, max_pixels, made_with, progress_folder=None):
         self.output, self.overwrite, self.max_bytes, self.max_pixels = output, overwrite, max_bytes, max_pixels
-        self.model, self.progress_folder = model, progress_folder
+        self.made_with, self.progress_folder = made_with, progress_folder
 
     def setup(self) -> None:
         self.tree = outputs.OutputTree(self.output)
@@ -113,35 +108,31 @@ class ReadPhotos(progress.Counting, beam.DoFn):
         try:
             if element.archive:
                 yield from self._expand(path)
-            elif (skip := self._skip(relpath, lambda: remote.size(path) if is_remote(path) else os.stat(path).st_size)) \
-                    is not None:
+                return
+            # A local file's time vouches for its content; a remote object is compared by its bytes
+            st = None if is_remote(path) else os.stat(path)
+            mtime = st.st_mtime_ns if st else None
+            if (skip := self._skip(relpath, lambda: st.st_size if st else remote.size(path), mtime,
+                                   lambda: sources.read_file(path, self.max_bytes, None))) is not None:
                 self.ticker.tick()
                 yield tally(skip)
                 yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
             else:
-                yield Photo(element.relpath, origin, sources.read_file(path, self.max_bytes, self.check_head))
+                yield Photo(element.relpath, origin, sources.read_file(path, self.max_bytes, self.check_head), mtime)
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
 
-    def _skip(self, relpath, size):
-        """Why an input is skipped, or None to colorize it; `size()` its bytes. A file in the way that this tool
-        did not write from this input is an ImageError (a listed failure): never taken as done, never replaced
-        without --overwrite."""
+    def _skip(self, relpath, size, mtime_ns, content):
+        """Why an input is skipped, or None to colorize it (ledger.decide: size() its bytes' count, mtime_ns its
+        time or None, content() its bytes). A file in the way that this tool did not write from this input is an
+        ImageError (a listed failure): never taken as done, never replaced without --overwrite."""
         if not photos.is_image_name(relpath):
             return "skipped_not_image"
         out = output_relpath(relpath)
         if self.overwrite or not self.tree.exists(out):
             return None
-        raw = self.tree.read(outputs.ledger_of(out))
-        if raw is None:
-            raise photos.ImageError(f"{readable(out)} in the output folder was not written by colorize run (a file "
-                                    "of your own?): it is left as it is; move it away, or pass --overwrite to "
-                                    "replace it with this photo's colour copy")
-        done = json.loads(raw)
-        if done.get("state") == WRITING:  # its run was killed while writing it: the copy is this tool's, redo it
-            return None
-        return "skipped_done" if done.get("bytes") == size() and done.get("model") == self.model else None
+        return ledger.decide(self.tree.read(ledger.ledger_of(out)), out, self.made_with, size(), mtime_ns, content)
 
     def _expand(self, path):
         """Reads an archive's members one at a time; one member's bytes at most are in memory."""
@@ -161,14 +152,20 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                         raise photos.ImageError(f"its colour copy would be {readable(out)}, the same as that "
                                                 f"of member {readable(taken[out])}: rename one of them")
                     taken[out] = m.name
-                    if (skip := self._skip(relpath, lambda m=m: m.size)) is not None:
+                    data = []  # a member is read once, whether to compare it with its record or to colorize it
+
+                    def content(m=m, data=data):
+                        if not data:
+                            with m.open() as stream:
+                                data.append(sources.read_bounded(stream, m.size, self.max_bytes, self.check_head))
+                        return data[0]
+                    # a member's own time is not trusted to vouch for it (archivers set it freely): its bytes do
+                    if (skip := self._skip(relpath, lambda m=m: m.size, None, content)) is not None:
                         self.ticker.tick()
                         yield tally(skip)
                         yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
                         continue
-                    with m.open() as stream:
-                        data = sources.read_bounded(stream, m.size, self.max_bytes, self.check_head)
-                    yield Photo(wire(relpath), origin, data)
+                    yield Photo(wire(relpath), origin, content(), None)
                 except PHOTO_ERRORS as e:
                     self.ticker.tick()
                     yield failure(origin, e)
@@ -183,7 +180,7 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
         self.progress_folder = progress_folder
 
     def process(self, element: Photo) -> Iterator[Any]:
-        relpath, origin, data = element
+        relpath, origin, data, mtime = element
         try:
             prepared = []
             # JPEGs decode at reduced scale here: only the model-size L is needed now.
@@ -194,7 +191,7 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
                     prepared.append(tally("had_colour"))  # a tinted (sepia) print scanned in colour
                 l_small = view.model_input(pixels, self.size)
                 example = (l_small, view.inception_input(pixels)) if self.with_grey else l_small
-                prepared.append((FrameKey(relpath, origin, data if i == 0 else None, i, n), example))
+                prepared.append((FrameKey(relpath, origin, data if i == 0 else None, i, n, mtime), example))
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
@@ -269,8 +266,8 @@ class WritePhotos(progress.Counting, beam.DoFn):
     """(FrameKey of a one-frame photo, its PredictionResult) -> the colour photo at full resolution, written
     atomically, and its two gallery thumbnails, made from the pixels already in hand."""
 
-    def __init__(self, output, max_pixels, model, progress_folder=None):
-        self.output, self.max_pixels, self.model, self.progress_folder = output, max_pixels, model, progress_folder
+    def __init__(self, output, max_pixels, made_with, progress_folder=None):
+        self.output, self.max_pixels, self.made_with, self.progress_folder = output, max_pixels, made_with, progress_folder
 
     def setup(self) -> None:
         super().setup()
@@ -278,23 +275,22 @@ class WritePhotos(progress.Counting, beam.DoFn):
 
     def process(self, element: tuple) -> Iterator[Any]:
         key, result = element
-        yield from self.write(key.relpath, key.origin, key.data, [result.inference])
+        yield from self.write(key.relpath, key.origin, key.data, key.mtime_ns, [result.inference])
 
-    def write(self, relpath: str, origin: str, data: bytes, abs_small: list) -> Iterator[Any]:
+    def write(self, relpath: str, origin: str, data: bytes, mtime_ns: int | None, abs_small: list) -> Iterator[Any]:
         out = output_relpath(unwire(relpath))
         first = []  # the first frame's (colour, pixels), kept for the gallery's thumbnails
         try:
             style, frames = colour_frames(data, abs_small, self.max_pixels)
-            done = {"input": origin, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "model": self.model}
-            ledger = outputs.ledger_of(out)
+            record = ledger.ledger_of(out)
             # Before the copy, a record that it is being written: a run killed between the copy's rename and its
             # final record leaves a copy the next run knows for its own and redoes, never one it takes for a file
             # of the user's. After it, the final record; one that cannot be written (a full disk) takes the copy
             # with it, or the next run would find a copy it cannot vouch for.
-            self.tree.write(ledger, json.dumps({**done, "state": WRITING}, ensure_ascii=False).encode())
+            self.tree.write(record, ledger.record(origin, data, mtime_ns, self.made_with, ledger.WRITING))
             self.tree.write(out, encoding.encode(style, keeping_first(frames, first)))
             try:
-                self.tree.write(ledger, json.dumps(done, ensure_ascii=False).encode())
+                self.tree.write(record, ledger.record(origin, data, mtime_ns, self.made_with))
             except BaseException:
                 self.tree.remove(out)
                 raise
@@ -318,21 +314,25 @@ class WriteMultiFrame(WritePhotos):
     def process(self, element: tuple) -> Iterator[Any]:
         relpath, parts = element
         parts = sorted(parts, key=lambda p: p.frame)
-        yield from self.write(relpath, parts[0].origin, parts[0].data, [p.ab for p in parts])
+        yield from self.write(relpath, parts[0].origin, parts[0].data, parts[0].mtime_ns, [p.ab for p in parts])
 
 
 def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.OutputTree, files: list,
-          archives_: list[str], prefailed: list, progress_folder: str | None = None) -> None:
-    """Adds the colorize graph to pipeline `p`, writing into `tree`, with the model `card` describes."""
+          archives_: list[str], prefailed: list, progress_folder: str | None = None,
+          folders_skipped: list | None = None) -> None:
+    """Adds the colorize graph to pipeline `p`, writing into `tree`, with the model `card` describes;
+    folders_skipped: (path, why) of the folders the listing did not enter, listed with the skipped files."""
     size, fusion = card["image_size"], card["architecture"] == "fusion"
+    made_with = ledger.settings(card, options.vividness)
     elements = [Input(wire(f.path), wire(f.relpath), False) for f in files] + \
                [Input(wire(a), wire(posixpath.basename(a)), True) for a in archives_]
     read = (p | "ListInputs" >> beam.Create(elements)
             | "Spread" >> Spread(chunk_size(len(elements), options.batch_size))
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(tree.root, options.overwrite, options.max_file_mb << 20,
-                                                    options.max_pixels, model_id(card), progress_folder))
+                                                    options.max_pixels, made_with, progress_folder))
             .with_outputs("failed", TALLY, "skipped", main="ok"))
-    _ = (read.skipped
+    _ = ((read.skipped, p | "FoldersSkipped" >> beam.Create(folders_skipped or []))
+         | "AllSkipped" >> beam.Flatten()
          | "SkippedLines" >> beam.MapTuple(failure_line)
          | "ListSkipped" >> beam.io.WriteToText(tree.path("_skipped"), file_name_suffix=".jsonl", shard_name_template=""))
     photos_ = read.ok
@@ -352,13 +352,13 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
         ColorizationModelHandler(options.model, options.batch_size, options.vividness, options.share_model)))
     single, multi = coloured | "ByFrameCount" >> beam.Partition(lambda kv, _: 0 if kv[0].frames == 1 else 1, 2)
     written = single | "WritePhotos" >> beam.ParDo(
-        WritePhotos(tree.root, options.max_pixels, model_id(card), progress_folder)).with_outputs("failed", TALLY, main="ok")
+        WritePhotos(tree.root, options.max_pixels, made_with, progress_folder)).with_outputs("failed", TALLY, main="ok")
     written_multi = (multi
                      | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0].relpath, ColouredFrame(
-                         kv[0].frame, kv[0].origin, kv[0].data, kv[1].inference.astype(np.float16))))
+                         kv[0].frame, kv[0].origin, kv[0].data, kv[1].inference.astype(np.float16), kv[0].mtime_ns)))
                      | "GroupFrames" >> beam.GroupByKey()
                      | "WriteMultiFrame" >> beam.ParDo(
-                         WriteMultiFrame(tree.root, options.max_pixels, model_id(card), progress_folder))
+                         WriteMultiFrame(tree.root, options.max_pixels, made_with, progress_folder))
                      .with_outputs("failed", TALLY, main="ok"))
     failed = ((read.failed, prepared.failed, written.failed, written_multi.failed)
               | "Failures" >> WriteFailures(tree.path("_failures"), prefailed))
@@ -366,9 +366,9 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
      | "CountOutcomes" >> CountOutcomes(tree.path(COUNTS_FILE)))
 
 
-def check_paths(input_: str, output: str, allow_foreign: bool = False) -> tuple[list, list[str], list]:
+def check_paths(input_: str, output: str, allow_foreign: bool = False) -> tuple[list, list[str], list, list]:
     """Refuses an output folder that is the input or holds it, compared by real paths, and one of the user's own
-    files unless `allow_foreign`; returns (files, archives, failures found while listing)."""
+    files unless `allow_foreign`; returns (files, archives, failures found while listing, folders not entered)."""
     outputs.check_folder(output)
     pattern = sources.is_pattern(input_)
     archive = sources.is_archive(input_) and not pattern
@@ -381,14 +381,14 @@ def check_paths(input_: str, output: str, allow_foreign: bool = False) -> tuple[
     if sources.within(real_in, real_out):
         raise outputs.OutputError(f"the input {input_} lies inside --output {output}: colour copies "
                                   "could land on the originals; choose an output folder outside the input")
-    if not allow_foreign and outputs.holds_foreign_files(output):
+    if not allow_foreign and ledger.holds_foreign_files(output):
         raise outputs.OutputError(f"--output {output} holds files that colorize run did not write (a folder of your "
                                   "own?): choose a new or empty folder, or pass --allow-foreign to write beside them "
                                   "(they are never taken as done, nor replaced without --overwrite)")
     if archive:
-        return [], [input_], []
+        return [], [input_], [], []
     listing = sources.list_inputs(input_, exclude=output)
-    return listing.files, [], listing.refused
+    return listing.files, [], listing.refused, listing.folders_skipped
 
 
 def resolve_collisions(files: list) -> tuple[list, list]:
@@ -409,7 +409,7 @@ def resolve_collisions(files: list) -> tuple[list, list]:
 def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict:
     """Runs the job; returns the report dict (also written as _report.json)."""
     start = time.time()
-    files, archives_, prefailed = check_paths(options.input, options.output, options.allow_foreign)
+    files, archives_, prefailed, folders_skipped = check_paths(options.input, options.output, options.allow_foreign)
     if not files and not archives_ and not prefailed:
         raise sources.InputError(f"no files found in {readable(options.input)}: nothing to colorize")
     # The workers would find a broken model only after the pipeline started, once per worker.
@@ -430,7 +430,10 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
                        "colorized": counts.get("colorized", 0),
                        "skipped_done": counts.get("skipped_done", 0),
                        "skipped_not_image": counts.get("skipped_not_image", 0),
-                       "failed": counts.get("failed", 0) + len(prefailed)},
+                       "failed": counts.get("failed", 0) + len(prefailed),
+                       # Folders not entered (links, hidden folders, this tool's own output folders): listed in
+                       # _skipped.jsonl with why; the files in them were never matched.
+                       "folders_skipped": len(folders_skipped)},
             # Inputs that carried colour (a sepia or tinted print scanned in colour, a colour photo): coloured
             # anew from their lightness, their own tint replaced. Counted among the colorized.
             "had_colour": counts.get("had_colour", 0),
@@ -460,7 +463,7 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
     job = Launch("run", options.output, LOG, ("_failures", "_skipped"), total, options.beam_args, options.verbose,
                  record=(REPORT, FAILURES, SKIPPED, LOG), in_process=in_process)
     return launch(job, lambda p, tree, progress_folder: build(p, options, card, tree, files, archives_, prefailed,
-                                                              progress_folder),
+                                                              progress_folder, folders_skipped),
                   report, test_pipeline, finish)
 
 

@@ -25,7 +25,8 @@ from PIL import Image
 
 from model import modeldir
 from pipeline.launcher import RUNS
-from pipeline.outputs import TMP_MARK, OutputTree, ledger_of
+from pipeline.ledger import ledger_of
+from pipeline.outputs import TMP_MARK, OutputTree
 from basics import photos
 from basics.errors import reason_of
 from basics.paths import readable, wire

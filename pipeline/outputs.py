@@ -190,32 +190,6 @@ class Lock:
         self.release()
 
 
-# What "already done" means: for each colour copy it writes, `colorize run` records from which input (its size
-# and SHA-256) and with which model, in _done/<copy's path>.json. A copy without that record is a file of someone
-# else's (never taken as done); a record of another size or model means the input or the model changed.
-LEDGER = "_done"
-
-
-def ledger_of(out_relpath: str) -> str:
-    """Where the record of a colour copy's input and model lies."""
-    return f"{LEDGER}/{out_relpath}.json"
-
-
-def holds_foreign_files(root: str) -> bool:
-    """Whether a local folder holds files although no run of this tool ever wrote into it or into a folder above
-    it (each run leaves its records of what it did, _done/, or its lock file): a folder of the user's own, which a
-    run must not mix its copies into unasked."""
-    if is_remote(root) or not os.path.isdir(root) or not os.listdir(root):
-        return False
-    folder = os.path.realpath(root)
-    while True:  # its own lock, or that of a folder above it (a part of an earlier run's output)
-        if any(os.path.exists(os.path.join(folder, mark)) for mark in (LEDGER, LOCK_FILE)):
-            return False
-        if os.path.dirname(folder) == folder:
-            return True
-        folder = os.path.dirname(folder)
-
-
 def lock(root: str, command: str) -> "Lock":
     """Locks a local output folder for one run, or raises OutputError naming the run that holds it.
 

@@ -171,7 +171,7 @@ def run(options: PreprocessOptions, test_pipeline: beam.Pipeline | None = None) 
     start = time.time()
     outputs.check_folder(options.output)
     tfds_specs = options.tfds_specs
-    files, refused = [], []
+    files, refused, folders_skipped = [], [], []
     for s in options.inputs:
         if s in tfds_specs:
             continue
@@ -181,6 +181,9 @@ def run(options: PreprocessOptions, test_pipeline: beam.Pipeline | None = None) 
         listing = sources.list_inputs(s, exclude=options.output)
         files += listing.files
         refused += listing.refused
+        folders_skipped += listing.folders_skipped
+    for folder, why in folders_skipped:
+        log.warning("not entered: %s: %s", folder, why)
     if not files and not tfds_specs:
         raise sources.InputError(f"no files found in {', '.join(options.inputs)}: nothing to preprocess")
     spec = None
@@ -194,6 +197,7 @@ def run(options: PreprocessOptions, test_pipeline: beam.Pipeline | None = None) 
     def report(counts: dict, tree: outputs.OutputTree) -> dict:
         counts["failed"] = counts.get("failed", 0) + len(refused)
         info = dataset_info(options, spec, counts, len(files) + len(refused), time.time() - start)
+        info["counts"]["folders_not_entered"] = [{"path": f, "why": why} for f, why in folders_skipped]
         write_json(tree, c.DATASET_JSON, info)
         return {**info, "output": options.output, "failures": tree.path(c.FAILURES_JSONL)}
 

@@ -15,6 +15,7 @@ from basics import remote
 from basics.errors import UserError
 from basics.paths import is_remote, readable
 from basics.remote import escape_glob
+from pipeline import ledger
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 TFDS_PREFIX = "tfds:"
@@ -37,6 +38,13 @@ class InputFile:
 class Listing:
     files: list                                   # InputFile, sorted
     refused: list = dataclasses.field(default_factory=list)  # (readable relpath, reason): listed as failures
+    folders_skipped: list = dataclasses.field(default_factory=list)  # (readable relpath, reason): not entered
+
+
+# Folders a listing does not enter, each named with its reason where the skipped files are listed.
+LINKED_FOLDER = "a link to a folder: not followed (name its target as --input)"
+HIDDEN_FOLDER = "a hidden folder (its name starts with a dot: .git, .venv, .cache): not entered"
+OUTPUT_FOLDER = "an output folder of colorize run (it holds _done/): its colour copies are never read as input"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,13 +124,17 @@ def _match_remote(pattern, quiet=False):
 def list_inputs(spec: str, exclude: str | None = None) -> "Listing":
     """Every file an input spec names, with paths relative to the spec's root; nothing under `exclude`.
 
-    Links to folders are not followed (they could lead anywhere, loops included): each is listed
-    as refused, so the photos behind it are accounted for. Files are compared with `exclude` by
-    their real paths, so a link into the output folder is never taken as an input.
+    Links to folders are not followed (they could lead anywhere, loops included), hidden folders and this tool's
+    own output folders are not entered: each is listed in folders_skipped with why, so the photos behind it
+    are accounted for. Files are compared with `exclude` by their real paths, so a link into the output
+    folder is never taken as an input.
     """
     if is_remote(spec):
         return _list_remote(spec)
-    root, refused, paths = root_of(spec), [], []
+    root, refused, paths, skipped = root_of(spec), [], [], []
+    if os.path.isdir(spec) and ledger.is_output_folder(spec):
+        raise InputError(f"input {readable(spec)} is an output folder of colorize run (it holds "
+                         f"{ledger.LEDGER}/): its colour copies are not photos to colorize; name the originals")
     excluded = real(exclude) if exclude else None
     if is_pattern(spec):
         paths = sorted(p for p in globlib.glob(spec, recursive=True) if os.path.isfile(p))
@@ -133,8 +145,10 @@ def list_inputs(spec: str, exclude: str | None = None) -> "Listing":
                 full = os.path.join(dirpath, d)
                 if within(real(full), excluded):
                     continue
-                if os.path.islink(full):
-                    refused.append((_rel(full, root), "a link to a folder: not followed (name its target as --input)"))
+                why = (LINKED_FOLDER if os.path.islink(full) else HIDDEN_FOLDER if d.startswith(".")
+                       else OUTPUT_FOLDER if ledger.is_output_folder(full) else None)
+                if why:
+                    skipped.append((_rel(full, root) + "/", why))
                     continue
                 keep.append(d)
             dirnames[:] = keep
@@ -149,7 +163,7 @@ def list_inputs(spec: str, exclude: str | None = None) -> "Listing":
     else:
         raise InputError(f"input {readable(spec)} does not exist")
     files = [InputFile(p, _rel(p, root, keep_bytes=True)) for p in paths if not within(real(p), excluded)]
-    return Listing(files, refused)
+    return Listing(files, refused, skipped)
 
 
 def _rel(path, root, keep_bytes=False):

@@ -65,3 +65,27 @@ def test_split_is_deterministic_and_near_the_fraction():
     first = [c.split_of(n, 0.1) for n in names]
     assert first == [c.split_of(n, 0.1) for n in names]
     assert 0.08 < first.count("val") / len(names) < 0.12
+
+
+def test_colours_outside_srgb_keep_their_lightness_and_hue():
+    """A model may predict ab that no sRGB colour has at that L: clipping RGB would move L by about 5 L* on
+    average over the whole Lab box; bringing the chroma in at the colour's own L and hue keeps both."""
+    from basics.lab import _lab_to_linear_channels, _linear_to_srgb, lab_to_rgb_uint8, lab_to_rgb_uint16
+    lab = np.random.default_rng(3).uniform([0, -110, -110], [100, 110, 110], (100_000, 3)).astype(np.float32)
+
+    def hue(x):
+        return np.degrees(np.arctan2(x[..., 2], x[..., 1]))
+    for rgb, l_mean, l_max, hue_p99 in ((lab_to_rgb_uint8(lab), 0.1, 0.3, 3.0),
+                                        (lab_to_rgb_uint16(lab).astype(np.float64) / 65535, 0.01, 0.1, 0.6),
+                                        (lab_to_rgb(lab), 0.01, 0.1, 0.6)):
+        back = rgb_to_lab(rgb)
+        dl = np.abs(back[:, 0] - lab[:, 0])
+        assert dl.mean() < l_mean and dl.max() < l_max, (dl.mean(), dl.max())
+        coloured = np.hypot(back[:, 1], back[:, 2]) > 5
+        dh = np.abs((hue(back) - hue(lab) + 180) % 360 - 180)[coloured]
+        assert np.percentile(dh, 99) < hue_p99
+    clipped = np.clip(_linear_to_srgb(np.stack(_lab_to_linear_channels(lab), -1)), 0, 1)
+    assert np.abs(rgb_to_lab(clipped)[:, 0] - lab[:, 0]).mean() > 3  # what clipping cost
+    # colours already inside are untouched
+    cube = np.random.default_rng(4).integers(0, 256, (50_000, 3), dtype=np.uint8)
+    assert np.abs(lab_to_rgb_uint8(rgb_to_lab(cube)).astype(int) - cube).max() == 0

@@ -15,7 +15,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from PIL import Image
 
 from tests.helpers import bad_inputs, jpeg_bytes, png_bytes, write
-from pipeline import colorize, gallery
+from pipeline import colorize, gallery, ledger
 from basics import photos as images
 from basics.lab import lightness
 from commands import run as run_command
@@ -183,7 +183,7 @@ def test_killed_run_resumes_with_every_photo_done_once_and_no_partial_files(tmp_
     # A copy whose final record the kill forestalled (the poll above stops the run right after a copy lands) is
     # known by its "writing" record: redone, never taken for a file of the user's, nor for done.
     records = [json.loads(p.read_text()) for p in (out / "_done").rglob("*.json")]
-    finished = sum(r.get("state") != colorize.WRITING for r in records)
+    finished = sum(r.get("state") != ledger.WRITING for r in records)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     report = json.loads((out / colorize.REPORT).read_text())["counts"]
