@@ -53,7 +53,11 @@ def _quiet(verbose):
 
 def _dispatch(command: str, argv: list[str]) -> int:
     if command not in COMMANDS:
+        import difflib
+        near = difflib.get_close_matches(command, COMMANDS, n=1, cutoff=0.6)
         print(USAGE, file=sys.stderr)
+        print(f"colorize: error: unknown command {command!r}" + (f"; did you mean {near[0]}?" if near else ""),
+              file=sys.stderr)
         return 2
     import importlib
     return importlib.import_module(f"commands.{command}").main(argv)

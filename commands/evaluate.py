@@ -5,20 +5,21 @@ Beside AuC, acc@k, PSNR and colourfulness it prints the hue table (model/metrics
 original). The evaluation itself is model/evaluate.py; metric definitions: model/metrics.py.
 """
 import argparse
+import sys
 from collections.abc import Iterator
 
 from model import evaluate, modeldir, semantic
 from pipeline import outputs, sources
 from tfrecords import contract as c
 from basics.errors import UserError
-from commands.flags import import_tensorflow_quietly, non_negative_float, positive_int
+from commands.flags import refuse_unknown, import_tensorflow_quietly, non_negative_float, positive_int
 from basics.photos import ImageError, SkipImage, is_image_name
 
 COMPARISON_ROWS = 6
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="colorize evaluate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(allow_abbrev=False, prog="colorize evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model directory (default: the model shipped with colorize)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="output folder of 'colorize preprocess'")
@@ -35,6 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="skip the semantic test (an ImageNet classifier's top-1 class of each colorization against "
                         "the original's; it needs the [encoders] extra and costs a classifier pass per photo)")
     p.add_argument("--verbose", action="store_true", help="show the libraries' log lines")
+    refuse_unknown("evaluate", sys.argv[1:] if argv is None else argv, p)
     args = p.parse_args(argv)
     if args.held_out and not args.images:
         p.error("--held-out picks photos of --images folders; records keep their split (--split)")

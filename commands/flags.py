@@ -142,8 +142,28 @@ def check_flags(command: str, beam_args: list[str], own_parser: argparse.Argumen
                     f" (not an option of 'colorize {command}' nor a Beam pipeline option; see --help)")
 
 
+def refuse_unknown(command: str, argv: list[str], parser: argparse.ArgumentParser, beam: bool = False) -> None:
+    """Refuses a --flag that is neither the command's (nor, with beam, a Beam pipeline option) with the nearest
+    known name, before argparse reads anything: a mistyped required flag (--ouput) would otherwise be answered
+    "--output is required", and no flag is ever taken as an abbreviation of another (parsers set allow_abbrev
+    False)."""
+    known = [o for a in parser._actions for o in a.option_strings]
+    if beam:
+        known += [o for a in _beam_option_parser()._actions for o in a.option_strings]
+    for token in argv:
+        if token == "--":
+            return
+        flag = token.split("=", 1)[0]
+        if flag.startswith("--") and flag not in known:
+            near = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+            raise UserError(f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "") +
+                            f" (not an option of 'colorize {command}'{' nor a Beam pipeline option' if beam else ''}; "
+                            "see --help)")
+
+
 def split_beam_args(parser: argparse.ArgumentParser, command: str, argv: list[str]) -> tuple[argparse.Namespace, tuple]:
     """A Beam stage's own flags, and the rest as Beam pipeline options, every one of them known (check_flags)."""
+    refuse_unknown(command, argv, parser, beam=True)
     args, beam_args = parser.parse_known_args(argv)
     check_flags(command, beam_args, parser)
     return args, tuple(beam_args)

@@ -13,7 +13,8 @@ from tfrecords import contract as c
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="colorize preprocess", description="image folders and tfds datasets -> "
+    p = argparse.ArgumentParser(
+        allow_abbrev=False, prog="colorize preprocess", description="image folders and tfds datasets -> "
                                 "sharded TFRecords of L, ab and embeddings (a Beam pipeline)")
     p.add_argument("--input", action="append", required=True,
                    help="folder (recursive), glob, gs:// path or tfds:NAME[/CONFIG][:SPLIT]; repeatable")

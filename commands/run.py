@@ -13,7 +13,8 @@ from pipeline.sources import DEFAULT_MAX_FILE_MB
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="colorize run", description="a colour copy of every photo of an archive, at "
+    p = argparse.ArgumentParser(
+        allow_abbrev=False, prog="colorize run", description="a colour copy of every photo of an archive, at "
                                 "full resolution, in a mirrored tree (a Beam pipeline)")
     p.add_argument("--input", required=True, help="folder (recursive), glob, gs:// path, or .zip / .tar(.gz) archive")
     p.add_argument("--output", required=True, help="folder for the colour copies (mirrors the input tree)")

@@ -1,18 +1,20 @@
 """`colorize train`: its flags, checked before anything is built; the training itself is model/train.py."""
 import argparse
+import sys
 from typing import Any
 
 from model import choices, efficientnet
 from pipeline import outputs
 from tfrecords import contract as c
-from commands.flags import import_tensorflow_quietly, positive_float, positive_int
+from commands.flags import refuse_unknown, import_tensorflow_quietly, positive_float, positive_int
 
 # The recipe's names come from model/choices.py and the encoders' from model/efficientnet.py (NumPy only): the
 # trainer, and Keras with it, is imported once the flags are good, so --help and a wrong flag answer at once.
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="colorize train", description="fits alpha on one photo, or beta / fusion on "
+    p = argparse.ArgumentParser(
+        allow_abbrev=False, prog="colorize train", description="fits alpha on one photo, or beta / fusion on "
                                 "the records of 'colorize preprocess'")
     p.add_argument("--architecture", choices=choices.ARCHITECTURES,
                    help="the network: alpha (Part 1, one photo), beta (the encoder-decoder, as shipped) or fusion "
@@ -74,6 +76,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "most MB MiB too, each with its SHA-256, to carry to another machine and --resume "
                         "there")
     p.add_argument("--verbose", action="store_true", help="show the libraries' log lines")
+    refuse_unknown("train", sys.argv[1:] if argv is None else argv, p)
     args = p.parse_args(argv)
     if args.model_flag is not None:
         p.error(f"--model names a model folder (colorize run, evaluate); the network to train is --architecture "

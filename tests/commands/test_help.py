@@ -95,3 +95,21 @@ sys.exit(f"loaded {{heavy}}" if heavy else 0 if code in (0, 2) else f"exit {{cod
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["run", "--input", "in", "--ouput", "out"], "unknown option --ouput; did you mean --output?"),
+    (["run", "--input", "in", "--output", "out", "--vividnes", "1.3"],
+     "unknown option --vividnes; did you mean --vividness?"),
+    (["evaluate", "--image", "x", "--report", "r"], "unknown option --image; did you mean --images?"),
+    (["train", "--architecture", "beta", "--data", "d", "--output", "o", "--epoch", "3"],
+     "unknown option --epoch; did you mean --epochs?"),
+    (["runn", "--input", "in"], "unknown command 'runn'; did you mean run?"),
+])
+def test_a_typo_is_never_another_flag_nor_a_missing_one(argv, said, capsys):
+    """A mistyped required flag is named as the typo, not "--output is required"; an abbreviation is not
+    silently taken for the flag it begins (--vividnes 1.3 would have run at 1.3 without saying so)."""
+    from commands import cli
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert said in err[-1] and err[-1].startswith("colorize")
