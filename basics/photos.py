@@ -115,7 +115,10 @@ def to_upright(im: Image.Image, draft_size: int | None = None) -> Image.Image:
     except ImageError:
         raise
     except Exception as e:  # Pillow raises many types for broken data
-        raise ImageError(f"cannot decode image: {reason_of(e)}") from None
+        why = reason_of(e)
+        if why.startswith("image file is truncated"):  # Pillow's "(5 bytes not processed)" says nothing to a person
+            why = "the file is cut short, its image data ends early (an interrupted copy or download?)"
+        raise ImageError(f"cannot decode image: {why}") from None
 
 
 def to_rgb(im: Image.Image) -> Image.Image:

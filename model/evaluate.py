@@ -193,6 +193,12 @@ def summary_text(result: dict) -> str:
                      f"original's): {m['semantic_agreement']:.1f} % (grayscale {b['semantic_agreement']:.1f} %)")
     elif result.get("semantic_skipped"):
         lines.append(f"semantic test not run: {result['semantic_skipped']}")
+    if result.get("skipped"):  # a photo left out of the figures is said here, not only in metrics.json
+        reasons = {}
+        for s in result["skipped"]:
+            reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+        lines.append(f"not scored: {len(result['skipped'])} file(s), each listed in metrics.json (\"skipped\"): "
+                     + "; ".join(f"{n} {why}" for why, n in sorted(reasons.items(), key=lambda kv: -kv[1])))
     return "\n".join(lines)
 
 

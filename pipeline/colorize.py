@@ -114,7 +114,7 @@ class ReadPhotos(progress.Counting, beam.DoFn):
             mtime = st.st_mtime_ns if st else None
             if (skip := self._skip(relpath, lambda: st.st_size if st else remote.size(path), mtime,
                                    lambda: sources.read_file(path, self.max_bytes, None))) is not None:
-                self.ticker.tick()
+                self._tick(skip)
                 yield tally(skip)
                 yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
             else:
@@ -122,6 +122,11 @@ class ReadPhotos(progress.Counting, beam.DoFn):
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
+
+    def _tick(self, skip):
+        """The progress bar counts photos: a file that is not one was never in its total (run's `total`)."""
+        if skip != "skipped_not_image":
+            self.ticker.tick()
 
     def _skip(self, relpath, size, mtime_ns, content):
         """Why an input is skipped, or None to colorize it (ledger.decide: size() its bytes' count, mtime_ns its
@@ -161,7 +166,7 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                         return data[0]
                     # a member's own time is not trusted to vouch for it (archivers set it freely): its bytes do
                     if (skip := self._skip(relpath, lambda m=m: m.size, None, content)) is not None:
-                        self.ticker.tick()
+                        self._tick(skip)
                         yield tally(skip)
                         yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
                         continue
@@ -458,7 +463,7 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
         except (OSError, outputs.OutputError) as e:
             made["not_written"] = f"the gallery in {tree.root} could not be written: {reason_of(e)}"
 
-    total = len(files) + (zip_members(archives_) if archives_ else 0) or None
+    total = sum(photos.is_image_name(f.relpath) for f in files) + (zip_members(archives_) if archives_ else 0) or None
     in_process = runs_in_process(files, archives_, options.beam_args)
     job = Launch("run", options.output, LOG, ("_failures", "_skipped"), total, options.beam_args, options.verbose,
                  record=(REPORT, FAILURES, SKIPPED, LOG), in_process=in_process)
@@ -495,14 +500,14 @@ def runs_in_process(files: list, archives_: list, beam_args: tuple[str, ...]) ->
 
 
 def zip_members(archives_: list[str]) -> int:
-    """How many files the zip archives hold, from their directories (tar streams cannot say): the bar's total."""
+    """How many photos the zip archives hold, from their directories (tar streams cannot say): the bar's total."""
     n = 0
     for a in archives_:
         if not a.lower().endswith(".zip"):
             return 0
         with remote.open_read(a) as f:
             try:
-                n += sum(not i.is_dir() for i in zipfile.ZipFile(f).infolist())
+                n += sum(not i.is_dir() and photos.is_image_name(i.filename) for i in zipfile.ZipFile(f).infolist())
             except zipfile.BadZipFile:  # the pipeline lists it as failed; the bar goes without a total
                 return 0
     return n

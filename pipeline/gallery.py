@@ -87,7 +87,8 @@ table{border-collapse:collapse}td{border-bottom:1px solid #ddd;padding:4px 8px;f
 
 # What each count is called on the pages: words for people, not the report's keys.
 COUNT_WORDS = {"matched": "files found", "colorized": "colorized", "skipped_done": "already done by an earlier run",
-               "skipped_not_image": "skipped as not photos", "failed": "could not be colorized"}
+               "skipped_not_image": "skipped as not photos", "failed": "could not be colorized",
+               "folders_skipped": "folders not entered (links, hidden folders, colorize's own output)"}
 
 
 def _page(title, header, body):
@@ -104,9 +105,13 @@ def _header(report, summary, pages, depth, current):
                      if k != "matched" and (v or k == "colorized"))
     links = " ".join(f"<a href='{_page_href(i, depth)}'>{i}</a>" if i != current else f"<b>{i}</b>"
                      for i in range(1, pages + 1))
-    failed, skipped = n.get("failed", 0), n.get("skipped_not_image", 0) + n.get("skipped_done", 0)
+    failed = n.get("failed", 0)
+    # Photos already done are not a problem to explain: the link names each kind of skip by its own count
+    skipped = ", ".join(f"{v} {what}" for v, what in ((n.get("skipped_not_image", 0), "not photos"),
+                                                      (n.get("skipped_done", 0), "already done"),
+                                                      (n.get("folders_skipped", 0), "folders not entered")) if v)
     why = " and ".join(part for part, k in ((f"why {failed} could not be colorized", failed),
-                                            (f"why {skipped} were skipped", skipped)) if k)
+                                            (f"what was skipped ({skipped})", skipped)) if k)
     failures = f"<a href='{'../' * depth}{FOLDER}/failures.html'>{why or 'nothing failed, nothing was skipped'}</a>"
     tinted = report.get("had_colour", 0)
     tinted = (f"<p>{tinted} of the photos were already in colour or tinted (a sepia print, say): their colours were "

@@ -101,3 +101,17 @@ def test_evaluate_prints_the_hue_table_and_the_semantic_test_on_held_out_photos(
     assert "semantic test (efficientnet-lite" in r.stdout
     by_hand = np.mean([100.0 * (p["imagenet_top1"]["model"] == p["imagenet_top1"]["original"]) for p in m["per_image"]])
     assert m["model"]["semantic_agreement"] == by_hand
+
+
+def test_files_left_out_of_the_figures_are_said_on_the_terminal(photos):
+    """Not only in metrics.json: the summary names how many files were not scored and why."""
+    from basics.photos import ImageError
+    from model import evaluate
+    grey = np.asarray(Image.fromarray(photos["coffee"]).convert("L"))
+    named = [("cat.jpg", jpeg_bytes(photos["chelsea"])), ("grey.jpg", jpeg_bytes(grey)),
+             ("notes.txt", ImageError("not an image file")), ("cut.jpg", ImageError("cannot decode image: cut short"))]
+    result = evaluate.on_photos(constant_cast_model(32, (10.0, 10.0)), {"architecture": "beta", "image_size": 32},
+                                named, "four files")
+    line = evaluate.summary_text(result).splitlines()[-1]
+    assert result["images"] == 1 and line.startswith("not scored: 3 file(s), each listed in metrics.json")
+    assert "not an image file" in line and "cut short" in line
