@@ -1,5 +1,5 @@
 """The whole-image embedding: Inception-ResNet-v2 on the black-and-white photo (Keras only; its Beam
-RunInference handler is `pipeline.embedding`).
+RunInference handler is `pipeline.handlers`).
 
 Weights are `imagenet` (Keras' own download and cache), `random[:SEED]` (seeded, for offline tests)
 or a local weights file. The identity (source and a hash of the tensors) goes into dataset.json and

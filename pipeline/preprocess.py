@@ -18,7 +18,7 @@ from basics.paths import is_remote, readable, unwire, wire
 from pipeline import outputs, progress, sources
 from pipeline.beam_support import (COUNTS_FILE, PHOTO_ERRORS, TALLY, CountOutcomes, Spread, WriteFailures, chunk_size,
                                    counter, failure, log, tally, write_json)
-from pipeline.embedding import EmbedInception, compiles_each_shape
+from pipeline.handlers import EmbedInception, compiles_each_shape
 from pipeline.launcher import Launch, launch
 from pipeline.options import PreprocessOptions
 from tfrecords import contract as c

@@ -15,7 +15,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from PIL import Image
 
 from tests.helpers import bad_inputs, jpeg_bytes, png_bytes, write
-from pipeline import colorize, gallery, ledger
+from pipeline import colorize, gallery, ledger, outputs, plan, steps
 from basics import photos as images
 from basics.lab import lightness
 from commands import run as run_command
@@ -66,7 +66,7 @@ def test_every_good_photo_comes_out_full_size_with_its_own_luminance(tree, first
     out, report = first_run
     good = [r for r in files if r not in BROKEN | NOT_IMAGES]
     for rel in good:
-        dest = out / colorize.output_relpath(rel)
+        dest = out / steps.output_relpath(rel)
         assert dest.exists(), rel
         data = files[rel]
         l_in = upright_l(data)
@@ -190,7 +190,7 @@ def test_killed_run_resumes_with_every_photo_done_once_and_no_partial_files(tmp_
     assert report["colorized"] + report["skipped_done"] == 40 and report["skipped_done"] == finished
     assert done_before - 1 <= finished <= done_before
     assert sorted(str(p.relative_to(out)) for p in out.rglob("photo*.jpg")) == sorted(names)
-    assert not [p for p in out.rglob("*") if colorize.TMP_MARK in p.name]
+    assert not [p for p in out.rglob("*") if outputs.TMP_MARK in p.name]
     for p in out.rglob("photo*.jpg"):
         with Image.open(p) as im:
             im.load()  # every file is a whole photo
@@ -261,10 +261,10 @@ def test_a_shared_model_is_loaded_once_for_every_worker_and_colours_alike(tmp_pa
         a, b = (np.asarray(Image.open(tmp_path / out / p.name), np.int16) for out in ("shared", "own"))
         assert np.abs(a - b).max() <= 2, p.name  # one model or two: the same colours
 
-    from pipeline import embedding  # preprocess hands the same flag to its Inception handler
+    from pipeline import handlers  # preprocess hands the same flag to its Inception handler
     opts = preprocess_command.options(["--input", "x", "--output", "y", "--share-model"])
-    assert embedding.EmbedInception("random", share=opts.share_model).handler.share_model_across_processes()
-    assert not embedding.EmbedInception("random").handler.share_model_across_processes()
+    assert handlers.EmbedInception("random", share=opts.share_model).handler.share_model_across_processes()
+    assert not handlers.EmbedInception("random").handler.share_model_across_processes()
 
 
 def test_already_done_means_written_by_this_tool_from_this_input(tmp_path, photos):
@@ -309,9 +309,9 @@ def test_a_small_local_job_runs_in_this_process_and_a_large_one_in_workers(tmp_p
     assert images.claimed_pixels(str(root / "deeper" / "b.png")) == 400 * 600
     assert images.claimed_pixels(str(root / "broken.jpg")) is None
     assert images.claimed_pixels(str(root / "notes.txt")) is None
-    assert colorize.runs_in_process(files, [], ())
-    assert not colorize.runs_in_process(files, ["photos.zip"], ())
-    assert not colorize.runs_in_process(files, [], ("--runner", "DataflowRunner", "--project", "p"))
-    assert not colorize.runs_in_process(files, [], ("--direct_num_workers=2",))
-    monkeypatch.setattr(colorize, "IN_PROCESS_PIXELS", 512 * 512 + 400 * 600 - 1)
-    assert not colorize.runs_in_process(files, [], ())
+    assert plan.runs_in_process(files, [], ())
+    assert not plan.runs_in_process(files, ["photos.zip"], ())
+    assert not plan.runs_in_process(files, [], ("--runner", "DataflowRunner", "--project", "p"))
+    assert not plan.runs_in_process(files, [], ("--direct_num_workers=2",))
+    monkeypatch.setattr(plan, "IN_PROCESS_PIXELS", 512 * 512 + 400 * 600 - 1)
+    assert not plan.runs_in_process(files, [], ())

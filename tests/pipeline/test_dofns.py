@@ -11,7 +11,7 @@ from apache_beam.ml.inference.base import PredictionResult
 from PIL import Image
 
 from basics.paths import wire
-from pipeline import colorize, preprocess, progress
+from pipeline import preprocess, progress, steps
 from tests.helpers import jpeg_bytes, write
 from tfrecords import contract as c
 from tfrecords import records
@@ -30,7 +30,7 @@ def tagged(outputs):
 
 
 def read_photos(out, **kw):
-    fn = colorize.ReadPhotos(str(out), kw.get("overwrite", False), kw.get("max_bytes", 1 << 26), c.DEFAULT_MAX_PIXELS,
+    fn = steps.ReadPhotos(str(out), kw.get("overwrite", False), kw.get("max_bytes", 1 << 26), c.DEFAULT_MAX_PIXELS,
                              {"model": kw.get("model", "model-1"), "vividness": kw.get("vividness", 1.0)})
     fn.setup()
     return fn
@@ -41,10 +41,10 @@ def test_read_photos_reads_images_skips_others_and_what_is_done(tmp_path, photos
     write(str(tmp_path / "in" / "a.jpg"), data)
     write(str(tmp_path / "in" / "notes.txt"), b"text")
     fn = read_photos(tmp_path / "out")
-    element = colorize.Input(wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
+    element = steps.Input(wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
     mtime = os.stat(tmp_path / "in" / "a.jpg").st_mtime_ns
     assert list(fn.process(element)) == [(b"a.jpg", "a.jpg", data, mtime)]
-    notes = colorize.Input(wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False)
+    notes = steps.Input(wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False)
     main, tags = tagged(fn.process(notes))  # counted by the pipeline, and listed with why
     assert main == [] and tags["tally"] == ["skipped_not_image"] and tags["skipped"][0][0] == "notes.txt"
     write(str(tmp_path / "out" / "a.jpg"), b"someone else's")
@@ -67,7 +67,7 @@ def test_read_photos_expands_a_zip_member_by_member(tmp_path, photos):
         z.writestr("../two.jpg", small)
         z.writestr("big.jpg", big)
     fn = read_photos(tmp_path / "out", max_bytes=(len(small) + len(big)) // 2)
-    main, tags = tagged(fn.process(colorize.Input(wire(str(archive)), b"box.zip", True)))
+    main, tags = tagged(fn.process(steps.Input(wire(str(archive)), b"box.zip", True)))
     assert [(rel, origin, mtime) for rel, origin, _, mtime in main] == [(b"one.jpg", f"{archive}!one.jpg", None)]
     assert sorted(path for path, _ in tags["failed"]) == [f"{archive}!../two.jpg", f"{archive}!big.jpg"]
     assert tags["tally"] == ["matched"] * 3  # members are counted as they are found
@@ -77,24 +77,24 @@ def test_prepare_model_input_yields_one_element_per_frame(photos):
     frames = [Image.fromarray(np.roll(photos["chelsea"], 40 * i, axis=1)).convert("L").convert("P") for i in range(3)]
     buf = io.BytesIO()
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
-    fn = colorize.PrepareModelInput(64, c.DEFAULT_MAX_PIXELS, with_grey=False)
+    fn = steps.PrepareModelInput(64, c.DEFAULT_MAX_PIXELS, with_grey=False)
     fn.setup()
-    out = list(fn.process(colorize.Photo(b"anim.gif", "anim.gif", buf.getvalue(), 7)))
+    out = list(fn.process(steps.Photo(b"anim.gif", "anim.gif", buf.getvalue(), 7)))
     assert [key[3:] for key, _ in out] == [(0, 3, 7), (1, 3, 7), (2, 3, 7)]
     assert out[0][0][2] == buf.getvalue() and out[1][0][2] is None  # only frame 0 carries the bytes
     assert all(x.shape == (64, 64, 1) and -1 <= x.min() <= x.max() <= 1 for _, x in out)
-    _, tags = tagged(fn.process(colorize.Photo(b"bad.jpg", "bad.jpg", b"\xff\xd8\xff garbage", None)))
+    _, tags = tagged(fn.process(steps.Photo(b"bad.jpg", "bad.jpg", b"\xff\xd8\xff garbage", None)))
     assert [path for path, _ in tags["failed"]] == ["bad.jpg"]
 
 
 def test_write_photos_joins_the_photos_own_lightness_with_the_predicted_colour(tmp_path, photos):
     grey = np.asarray(Image.fromarray(photos["coffee"]).convert("L"))
     data = jpeg_bytes(grey)
-    fn = colorize.WritePhotos(str(tmp_path), c.DEFAULT_MAX_PIXELS, {"model": "model-1", "vividness": 1.2})
+    fn = steps.WritePhotos(str(tmp_path), c.DEFAULT_MAX_PIXELS, {"model": "model-1", "vividness": 1.2})
     fn.setup()
     ab = np.zeros((64, 64, 2), np.float32)
     ab[..., 1] = 40  # yellow everywhere
-    key = colorize.FrameKey(b"sub/c.jpg", "sub/c.jpg", data, 0, 1, 1234)
+    key = steps.FrameKey(b"sub/c.jpg", "sub/c.jpg", data, 0, 1, 1234)
     assert tagged(fn.process((key, PredictionResult(None, ab)))) == \
         ([], {"tally": ["colorized"]})
     done = json.loads((tmp_path / "_done" / "sub" / "c.jpg.json").read_text())  # what it was made from, and with

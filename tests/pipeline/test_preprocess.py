@@ -211,18 +211,18 @@ def test_on_jax_photos_reach_inception_in_whole_batches(tmp_path, photos, monkey
     to the workers in chunks of the batch size, so Inception sees full batches, not one photo padded to a
     batch each (what made preprocess on a GPU run far below its CPU side). TensorFlow keeps photo by photo."""
     import keras
-    from pipeline import beam_support, embedding
+    from pipeline import beam_support, handlers
     for i in range(16):
         name = sorted(photos)[i % len(photos)]
         write(str(tmp_path / "in" / f"{i:02d}.jpg"), jpeg_bytes(np.roll(photos[name], 7 * i, axis=1)))
     assert preprocess.inception_chunk(True, 4) == 1 and preprocess.inception_chunk(False, 4) == 1  # tensorflow
-    adaptive = embedding.EmbedInception("random", batch_size=4).handler.batch_elements_kwargs()
-    whole = embedding.EmbedInception("random", batch_size=4, whole_batches=True).handler.batch_elements_kwargs()
+    adaptive = handlers.EmbedInception("random", batch_size=4).handler.batch_elements_kwargs()
+    whole = handlers.EmbedInception("random", batch_size=4, whole_batches=True).handler.batch_elements_kwargs()
     assert (adaptive["min_batch_size"], whole["min_batch_size"], whole["max_batch_size"]) == (1, 4, 4)
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     monkeypatch.setattr(beam_support.os, "cpu_count", lambda: 1)  # chunks of the batch size, not 4 a core
     assert preprocess.inception_chunk(True, 4) == 4 and preprocess.inception_chunk(False, 4) == 1
-    lengths, run_inference, spreads = [], embedding.InceptionEmbeddingHandler.run_inference, []
+    lengths, run_inference, spreads = [], handlers.InceptionEmbeddingHandler.run_inference, []
 
     class Spread(beam_support.Spread):  # the chunks the photos travel in (the in-process runner's bundles
         def __init__(self, size):      # hold whole chunks anyway; worker processes' do not)
@@ -233,7 +233,7 @@ def test_on_jax_photos_reach_inception_in_whole_batches(tmp_path, photos, monkey
     def recorded(self, batch, model, inference_args=None):
         lengths.append(len(batch))
         return run_inference(self, batch, model, inference_args)
-    monkeypatch.setattr(embedding.InceptionEmbeddingHandler, "run_inference", recorded)
+    monkeypatch.setattr(handlers.InceptionEmbeddingHandler, "run_inference", recorded)
     info = preprocess_command.job(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--image-size", "32",
                            "--inception-weights", "random", "--batch-size", "4"], test_pipeline=in_process_pipeline())
     assert info["counts"]["written"] == 16

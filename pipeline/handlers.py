@@ -1,4 +1,5 @@
-"""Beam's RunInference handler for the Inception-ResNet-v2 embedding (the network itself: model.inception)."""
+"""Beam's RunInference handlers, side by side: the colorization model's (colorize run) and the Inception-ResNet-v2
+embedding's (preprocess, and run with a fusion model; the network itself: model.inception)."""
 import logging
 import os
 import time
@@ -8,8 +9,10 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
+from model import inference, modeldir
 from model.inception import WeightsError, build_inception, preprocess
 from model.inference import Compiled
+from tfrecords import contract as c
 
 log = logging.getLogger("colorize")
 
@@ -80,3 +83,39 @@ class EmbedInception(beam.PTransform):
         return (pcoll
                 | "Inception" >> RunInference(self.handler)
                 | "Embedding" >> beam.MapTuple(lambda key, result: (key, result.inference)))
+
+
+class ColorizationModelHandler(ModelHandler):
+    """RunInference handler: loads a model directory once per worker; batches of L (and embeddings).
+
+    model_dir None means the model shipped with the package, found where the worker installed it.
+    share: one model for every worker process of a machine, served to the others by the first.
+    """
+
+    def __init__(self, model_dir, batch_size=16, vividness=1.0, share=False):
+        # Fixed batches: a bundle's last batch is flushed smaller anyway.
+        super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
+        self._model_dir, self._vividness, self._batch_size = model_dir, vividness, batch_size
+        self._share = share
+
+    def load_model(self) -> inference.Compiled:
+        start = time.time()
+        model, _ = modeldir.load(self._model_dir)
+        log.info("model loaded in %.1f s by process %d%s", time.time() - start, os.getpid(),
+                 ", shared with this machine's other workers" if self._share else "")
+        return inference.Compiled(model, self._batch_size)
+
+    def share_model_across_processes(self) -> bool:
+        return self._share
+
+    def run_inference(self, batch: Sequence, model: inference.Compiled,
+                      inference_args: dict | None = None) -> list[PredictionResult]:
+        if isinstance(batch[0], tuple):
+            x = {"l": np.stack([b[0] for b in batch]), "embedding": np.stack([b[1] for b in batch])}
+        else:
+            x = np.stack(batch)
+        ab = inference.vivid(c.unscale_ab(np.asarray(model(x))), self._vividness)
+        return [PredictionResult(None, a) for a in ab]
+
+    def get_metrics_namespace(self) -> str:
+        return "colorize-model"
