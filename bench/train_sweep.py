@@ -38,7 +38,7 @@ from tfrecords import records  # noqa: E402
 from basics import photos, view  # noqa: E402
 
 IMAGE_SIZE = 128  # default --image-size
-# A variant's settings where it names none (model.train.Recipe's fields, and how the sweep scores it).
+# A variant's settings where it names none (model.choices.Recipe's fields, and how the sweep scores it).
 DEFAULTS = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
             "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
             "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {},
@@ -120,7 +120,7 @@ def train_one(spec):
     """Child process: one (variant, seed) from the cached arrays to a scored model directory."""
     import keras
 
-    from model import checkpoints, evaluate, modeldir, quantized
+    from model import checkpoints, choices, evaluate, modeldir, quantized
     from model import train as training
     from model.training_data import ArrayBatches
     keras.utils.set_random_seed(spec["seed"])
@@ -131,7 +131,7 @@ def train_one(spec):
     train_a, random_a = model_arrays(parts["train"]), model_arrays(parts["val"])
     held_out = spec.get("held_out") or []
     val_a = model_arrays(source_parts(cache, held_out, {})["val"]) if held_out else random_a
-    recipe = training.Recipe(model="beta", epochs=spec["epochs"], batch_size=spec["batch_size"],
+    recipe = choices.Recipe(architecture="beta", epochs=spec["epochs"], batch_size=spec["batch_size"],
                              learning_rate=spec["learning_rate"], loss="classification",
                              rebalance=spec["rebalance"], temperature=spec["temperature"], seed=spec["seed"],
                              lr_schedule=spec["lr_schedule"], ema=spec["ema"], augment=spec["augment"],

@@ -1,7 +1,6 @@
 """`colorize train`: its flags, checked before anything is built; the training itself is model/train.py."""
 import argparse
 import sys
-from typing import Any
 
 from model import choices, efficientnet
 from pipeline import outputs
@@ -89,41 +88,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--architecture {args.architecture} trains on records: pass --data DIR")
     if args.architecture == "alpha" and args.checkpoint_parts:
         p.error("--checkpoint-parts is for beta and fusion; alpha's checkpoint is one small file")
-    if args.architecture == "alpha" and (args.skips or args.decoder_width != 1):
-        p.error(f"{'--skips' if args.skips else '--decoder-width'} is for beta and fusion; alpha is the one-photo "
-                "demonstration")
-    if args.context and args.architecture != "beta":
-        p.error("--context is for beta; fusion takes the whole photo from Inception's embedding, alpha is the "
-                "one-photo demonstration")
-    if args.encoder != choices.SCRATCH and args.architecture != "beta":
-        p.error(f"--encoder {args.encoder} is for beta; fusion takes the whole photo from Inception's embedding, "
-                "alpha is the one-photo demonstration")
-    if args.encoder != choices.SCRATCH and (args.skips or args.context):
-        p.error(f"--encoder {args.encoder} always joins its features at every scale; "
-                f"{'--skips' if args.skips else '--context'} is for beta's own encoder")
-    if args.decoder_width > choices.MAX_WIDTH:
-        p.error(f"--decoder-width goes from 1 to {choices.MAX_WIDTH}")
-    if args.architecture == "alpha" and args.loss == "classification":
-        p.error("--loss classification is for beta and fusion; alpha regresses one photo's ab")
-    if args.temperature is not None and (args.loss != "classification" or not 0 < args.temperature <= 1):
-        p.error("--temperature goes with --loss classification and lies in (0, 1]")
-    if args.vividness is not None and args.loss != "classification":
-        p.error("--vividness goes with --loss classification (it is built into the annealed-mean decoding)")
-    if args.rebalance is not None and (args.loss != "classification" or not 0 < args.rebalance <= 1):
-        p.error("--rebalance goes with --loss classification and lies in (0, 1]")
+    try:  # the recipe's own rules (model/choices.py), before anything is built
+        args.recipe = recipe_of(args)
+    except choices.RecipeError as e:
+        p.error(str(e))
     return args
 
 
-def recipe_of(args: argparse.Namespace) -> Any:
-    from model import train as training
-    extra = {k: v for k, v in (("rebalance", args.rebalance), ("temperature", args.temperature),
-                               ("vividness", args.vividness)) if v is not None}
+def recipe_of(args: argparse.Namespace) -> choices.Recipe:
     epochs = args.epochs or (1000 if args.architecture == "alpha" else 20)
-    return training.Recipe(model=args.architecture, epochs=epochs,
-                           batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
-                           lr_schedule=args.lr_schedule, ema=args.ema, augment=args.augment, skips=args.skips,
-                           decoder_width=args.decoder_width, context=args.context, encoder=args.encoder,
-                           encoder_training=args.encoder_training, seed=args.seed, **extra)
+    return choices.Recipe(architecture=args.architecture, epochs=epochs, batch_size=args.batch_size,
+                          learning_rate=args.learning_rate, loss=args.loss, rebalance=args.rebalance,
+                          temperature=args.temperature, vividness=args.vividness, lr_schedule=args.lr_schedule,
+                          ema=args.ema, augment=args.augment, skips=args.skips, decoder_width=args.decoder_width,
+                          context=args.context, encoder=args.encoder, encoder_training=args.encoder_training,
+                          seed=args.seed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         import_tensorflow_quietly()  # once the flags are good: the trainer imports it
     from model import train as training
     outputs.check_folder(args.output)
-    recipe = recipe_of(args)
+    recipe = args.recipe
     if recipe.encoder != choices.SCRATCH:
         efficientnet.weights_file(recipe.encoder)  # a missing package: one line before anything is read
     if args.architecture == "alpha":

@@ -7,7 +7,6 @@ grey-brown. Adam. Every device found is used (model/devices.py); the input pipel
 model/training_data.py, checkpoints and resume in model/checkpoints.py. A run ends the same way for
 every model: model.keras from the chosen checkpoint, its metrics, and the model.json card.
 """
-import dataclasses
 import logging
 import os
 import sys
@@ -20,7 +19,7 @@ import numpy as np
 
 from model import checkpoints, evaluate, inference, modeldir, networks, quantized, semantic
 from model.checkpoints import BEST, HISTORY, LAST, STATE
-from model.choices import LOSSES  # noqa: F401 (re-exported: the recipe's names)
+from model.choices import Recipe
 from model.devices import backend, distribution_scope
 from basics.errors import ModelError
 from model.training_data import datasets
@@ -36,56 +35,27 @@ EMA_MOMENTUM = 0.999  # averages about the last 1000 steps
 ALPHA_SAVE_EVERY = 100  # alpha epochs are one step each: checkpoint every 100
 
 
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """How to train: everything but the data and where the model goes."""
-    model: str
-    epochs: int
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    loss: str = "mse"
-    rebalance: float = quantized.REBALANCE_MIX      # classification: lambda, the uniform share
-    temperature: float = quantized.DEFAULT_TEMPERATURE  # classification: annealed-mean T of model.keras
-    seed: int = 42
-    lr_schedule: str = "constant"  # or "cosine": decays to 0 over the run's steps
-    ema: bool = False              # validate and keep an exponential moving average of the weights
-    augment: str = "flip"          # or "zoom": flips and random crops of 75-100 % of the side
-    vividness: float = 1.0         # classification: the written model's built-in colour strength
-    skips: bool = False            # beta / fusion: U-Net-style skip connections, encoder to decoder
-    decoder_width: int = 1         # beta / fusion: the decoder's filters, a multiple of networks.DECODER_FILTERS
-    context: bool = False          # beta: a context branch, the whole photo's features joined back everywhere
-    encoder: str = networks.SCRATCH  # beta: its own encoder, or an ImageNet-trained EfficientNet-Lite
-    encoder_training: str = "finetune"  # a pretrained encoder: finetune, frozen, or partial (frozen to 1/8)
-
-    @property
-    def head(self) -> str:
-        return "classification" if self.loss == "classification" else "regression"
-
-    def loss_description(self) -> str:
-        if self.loss == "classification":
-            return (f"soft-encoded cross-entropy over {quantized.NUM_BINS} ab bins, class-rebalanced "
-                    f"(lambda {self.rebalance}); annealed mean T={self.temperature}")
-        return f"{self.loss} on ab / 110"
-
-    def compiled_model(self, size: int, embedding_dim: int | None, bin_weights: np.ndarray | None = None,
-                       steps_per_epoch: int | None = None) -> keras.Model:
-        model = networks.build(self.model, size, embedding_dim, self.head, self.skips, self.decoder_width,
-                               self.context, self.encoder, self.encoder_training)
-        loss = quantized.SoftEncodedCrossEntropy(bin_weights) if self.loss == "classification" else self.loss
-        optimizer = keras.optimizers.Adam(self.learning_rate_of(steps_per_epoch), use_ema=self.ema,
-                                          ema_momentum=EMA_MOMENTUM)
-        model.compile(optimizer=optimizer, loss=loss)
-        return model
-
-    def learning_rate_of(self, steps_per_epoch: int | None) -> float | keras.optimizers.schedules.LearningRateSchedule:
-        """Adam's learning rate: constant, or a cosine decay to 0 over every step of the run, which
-        the optimizer's step count carries through --resume."""
-        if self.lr_schedule == "constant":
-            return self.learning_rate
-        return keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=self.epochs * steps_per_epoch)
+def compiled_model(recipe: Recipe, size: int, embedding_dim: int | None, bin_weights: np.ndarray | None = None,
+                   steps_per_epoch: int | None = None) -> keras.Model:
+    """The recipe's network, compiled with its loss and Adam (with EMA weights if asked)."""
+    model = networks.build(recipe.architecture, size, embedding_dim, recipe.head, recipe.skips, recipe.decoder_width,
+                           recipe.context, recipe.encoder, recipe.encoder_training)
+    loss = quantized.SoftEncodedCrossEntropy(bin_weights) if recipe.loss == "classification" else recipe.loss
+    optimizer = keras.optimizers.Adam(learning_rate_of(recipe, steps_per_epoch), use_ema=recipe.ema,
+                                      ema_momentum=EMA_MOMENTUM)
+    model.compile(optimizer=optimizer, loss=loss)
+    return model
 
 
-def bin_weights(recipe: "Recipe", data_dir: str, info: dict) -> np.ndarray:
+def learning_rate_of(recipe: Recipe, steps_per_epoch: int | None) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Adam's learning rate: constant, or a cosine decay to 0 over every step of the run, which the optimizer's
+    step count carries through --resume."""
+    if recipe.lr_schedule == "constant":
+        return recipe.learning_rate
+    return keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=recipe.epochs * steps_per_epoch)
+
+
+def bin_weights(recipe: Recipe, data_dir: str, info: dict) -> np.ndarray:
     """The classification loss's rebalancing weights, from the colours of up to REBALANCE_SAMPLE records."""
     ab = np.concatenate([b["ab"] for b in records.batches(data_dir, "train", 256, info=info,
                                                                    limit=REBALANCE_SAMPLE)])
@@ -129,7 +99,7 @@ class StopBefore(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit(recipe: "Recipe", out: str, resume: bool, model_fields: dict, train: Any, val: Any,
+def fit(recipe: Recipe, out: str, resume: bool, model_fields: dict, train: Any, val: Any,
         weights: np.ndarray | None = None, stop_before: float | None = None,
         part_bytes: int | None = None) -> tuple[dict, int]:
     """Builds or resumes the model and fits it; returns (history dict, epochs done).
@@ -142,8 +112,8 @@ def fit(recipe: "Recipe", out: str, resume: bool, model_fields: dict, train: Any
             model = modeldir.load_keras(os.path.join(out, LAST), compile=True)
             log.info("resuming %s at epoch %d of %d", out, start_epoch, recipe.epochs)
         else:
-            model = recipe.compiled_model(model_fields["image_size"], (model_fields["embedding"] or {}).get("dim"),
-                                          weights() if weights else None, steps_per_epoch=steps_per_epoch(train))
+            model = compiled_model(recipe, model_fields["image_size"], (model_fields["embedding"] or {}).get("dim"),
+                                   weights() if weights else None, steps_per_epoch=steps_per_epoch(train))
     if start_epoch >= recipe.epochs:
         return {}, start_epoch
     monitor = "val_loss" if val is not None else "loss"
@@ -166,7 +136,7 @@ def finish(out: str, fields: dict, final: keras.Model, data: dict, training: dic
     return 0
 
 
-def encoder_fields(recipe: "Recipe") -> dict | None:
+def encoder_fields(recipe: Recipe) -> dict | None:
     """The card's "encoder" entry: None for beta's own encoder, else the pretrained one's identity, the hash of
     its starting weights and how it was trained (the package must be installed: its weights start the run)."""
     if recipe.encoder == networks.SCRATCH:
@@ -175,20 +145,20 @@ def encoder_fields(recipe: "Recipe") -> dict | None:
     return {**efficientnet.card_entry(recipe.encoder), "training": recipe.encoder_training}
 
 
-def training_card(recipe: "Recipe", epochs: int, checkpoint: str, seconds: float, history: dict) -> dict:
+def training_card(recipe: Recipe, epochs: int, checkpoint: str, seconds: float, history: dict) -> dict:
     """The card's "training" entry of a beta / fusion run: the recipe as run."""
     return {"epochs": epochs, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
             "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
             "vividness": recipe.vividness, "skips": recipe.skips, "decoder_width": recipe.decoder_width,
             "context": recipe.context, "encoder": recipe.encoder, "encoder_training": recipe.encoder_training,
-            "loss": recipe.loss_description(), "optimizer": "adam",
+            "loss": recipe.loss_description(quantized.NUM_BINS), "optimizer": "adam",
             "seed": recipe.seed, "checkpoint": checkpoint, "seconds_this_run": round(seconds, 1),
             "final_history": {k: float(v[-1]) for k, v in history.items()}}
 
 
 def model_fields(recipe: Recipe, image_size: int, embedding: dict | None) -> dict:
     """What the card says of the network a recipe builds (modeldir.check_card reads it back)."""
-    return {"architecture": recipe.model, "image_size": image_size, "embedding": embedding, "head": recipe.head,
+    return {"architecture": recipe.architecture, "image_size": image_size, "embedding": embedding, "head": recipe.head,
             "encoder": encoder_fields(recipe)}
 
 
@@ -222,12 +192,12 @@ def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = Fal
                      part_bytes: int | None = None) -> int:
     """`colorize train --architecture beta|fusion`: the records of `colorize preprocess` -> a model directory."""
     info = c.read_dataset_json(data_dir)
-    embedding = info.get("embedding") if recipe.model == "fusion" else None
-    if recipe.model == "fusion" and not embedding:
+    embedding = info.get("embedding") if recipe.architecture == "fusion" else None
+    if recipe.architecture == "fusion" and not embedding:
         raise ModelError(f"{data_dir} has no embeddings; the fusion model needs them (or use --architecture beta)")
     keras.utils.set_random_seed(recipe.seed)
     fields = model_fields(recipe, info["image_size"], embedding)
-    train, val = datasets(data_dir, info, recipe.batch_size, recipe.model == "fusion", recipe.seed, recipe.augment)
+    train, val = datasets(data_dir, info, recipe.batch_size, recipe.architecture == "fusion", recipe.seed, recipe.augment)
     weights = (lambda: bin_weights(recipe, data_dir, info)) if recipe.loss == "classification" else None
 
     def score(final: keras.Model) -> dict:
@@ -241,7 +211,7 @@ def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = Fal
     return 0
 
 
-def train_alpha(recipe: "Recipe", image: str, out: str, image_size: int, resume: bool = False) -> int:
+def train_alpha(recipe: Recipe, image: str, out: str, image_size: int, resume: bool = False) -> int:
     """Part 1: learns ONE photo's colours, then writes its colorization beside the model."""
     from PIL import Image
     keras.utils.set_random_seed(recipe.seed)
@@ -253,7 +223,7 @@ def train_alpha(recipe: "Recipe", image: str, out: str, image_size: int, resume:
     os.makedirs(out, exist_ok=True)
     start_epoch = checkpoints.resume_point(out, fields) if resume else 0
     model = (modeldir.load_keras(os.path.join(out, LAST), compile=True) if start_epoch
-             else recipe.compiled_model(image_size, None))
+             else compiled_model(recipe, image_size, None))
     cbs = [checkpoints.SaveLast(out, fields, every=ALPHA_SAVE_EVERY),
            keras.callbacks.CSVLogger(os.path.join(out, HISTORY), append=resume)]
     model.fit(x, y, batch_size=1, epochs=recipe.epochs, initial_epoch=start_epoch, callbacks=cbs, verbose=0)
@@ -263,5 +233,5 @@ def train_alpha(recipe: "Recipe", image: str, out: str, image_size: int, resume:
     print(f"wrote {os.path.join(out, 'colorized.png')}")
     return finish(out, fields, final, data={"image": os.path.abspath(image)},
                   training={"epochs": recipe.epochs, "learning_rate": recipe.learning_rate, "seed": recipe.seed,
-                            "loss": recipe.loss_description(), "optimizer": "adam"},
+                            "loss": recipe.loss_description(quantized.NUM_BINS), "optimizer": "adam"},
                   metrics={"split": "the training photo, full resolution", **evaluate.photo_metrics(colour, rgb)})
