@@ -85,7 +85,7 @@ def header_size(head: bytes) -> tuple[int, int] | None:
         return None
 
 
-HEAD_BYTES = 1 << 20
+HEAD_BYTES = 1 << 20  # read first: enough for any image header we take, small beside any limit
 
 
 def claimed_pixels(path: str) -> int | None:

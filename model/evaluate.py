@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # for annotations only: the backend loads when a model is bui
 
 log = logging.getLogger("colorize")
 PREDICT_BATCH = 32
-COMPARISON_ROWS = 6
 
 
 def _rgb(l, ab):
@@ -112,7 +111,7 @@ def photo_metrics(colour_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
 
 def on_photos(model: "keras.Model", card: dict, photos: Iterable[tuple[str, Any]], what: str, keep_examples: int = 0,
               vividness: float = 1.0, judge: "Judge | None" = None) -> dict:
-    """Colour photos, (name, encoded bytes or a PhotoError to list) pairs -> metrics of their grey version
+    """Colour photos, (name, encoded bytes or an ImageError to list) pairs -> metrics of their grey version
     colorized at the model's size and compared at full size; photos without colour are skipped."""
     embed = _embedder(card)
     per_image, examples, skipped = [], [], []

@@ -135,7 +135,7 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
         if tree.remote:
             return
         try:
-            made["folder"] = gallery.build(tree, made, tree.path(FAILURES), tree.path(SKIPPED))
+            made["folder"] = gallery.build(tree, made, REPORT, tree.path(FAILURES), tree.path(SKIPPED))
             made["gallery"] = tree.path(gallery.INDEX)
         except (OSError, outputs.OutputError) as e:
             made["not_written"] = f"the gallery in {tree.root} could not be written: {reason_of(e)}"

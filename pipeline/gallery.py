@@ -163,10 +163,10 @@ def folder_summary(tree: OutputTree, files: list[str], copies: int, run_report: 
             "latest_failures": failures_path}
 
 
-def build(tree: OutputTree, report: dict, failures_path: str, skipped_path: str | None = None,
-          run_report: str = "_report.json") -> dict:
+def build(tree: OutputTree, report: dict, run_report: str, failures_path: str, skipped_path: str | None = None) -> dict:
     """Writes index.html, the later pages and failures.html (the failures, then the files skipped) from what the
-    output folder holds, and _summary.json (folder_summary); returns that summary."""
+    output folder holds, and _summary.json (folder_summary; run_report: the name of each run's report in _runs/);
+    returns that summary."""
     files = list(_walk(tree.root))
     have = set(files)
     photos = [p for p in photos_in(files) if ledger_of(p) in have]  # the tool's copies, never a user's own files

@@ -11,7 +11,7 @@ import posixpath
 from collections.abc import Callable
 from typing import BinaryIO
 
-from basics import remote
+from basics import photos, remote
 from basics.errors import UserError
 from basics.paths import is_remote, readable
 from basics.remote import escape_glob
@@ -20,7 +20,6 @@ from pipeline import ledger
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 TFDS_PREFIX = "tfds:"
 DEFAULT_MAX_FILE_MB = 512  # one file or archive member; a 16-bit RGB TIFF of 90 megapixels is 540 MB
-HEAD_BYTES = 1 << 20       # read first: enough for any image header we take, small beside any limit
 CHUNK_BYTES = 1 << 20
 
 
@@ -207,7 +206,7 @@ def read_bounded(f: BinaryIO, declared: int | None, max_bytes: int,
     """
     if declared is not None and declared > max_bytes:
         raise TooLarge(f"{mib(declared)} is over the limit of {mib(max_bytes)} for one file (--max-file-mb)")
-    head = f.read(min(HEAD_BYTES, max_bytes + 1))
+    head = f.read(min(photos.HEAD_BYTES, max_bytes + 1))
     if check_head is not None:
         check_head(head)
     parts, total = [head], len(head)
