@@ -4,6 +4,7 @@ import importlib
 import os
 
 import numpy as np
+import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 
@@ -14,6 +15,7 @@ from commands import preprocess as preprocess_command
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.mark.slow
 def test_sweep_arrays_equal_the_records_preprocess_writes(photos, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))  # importable by name: its workers unpickle it
     sweep = importlib.import_module("train_sweep")
@@ -55,6 +57,7 @@ def test_source_weights_repeat_a_sources_training_photos_only(monkeypatch):
     assert [len(p["l"]) for p in sweep.source_parts(cache, ["more"], {})["train"]] == [5]
 
 
+@pytest.mark.slow
 def test_a_sweep_run_trains_through_the_product_path_and_scores_each_decoding(photos, tmp_path, monkeypatch):
     """The sweep drives model.train.train_network, the path `colorize train` takes: the same checkpoints, the
     same card (with the sweep's data), a model the product loads; then it scores every decoding it was asked,

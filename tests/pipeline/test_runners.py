@@ -91,6 +91,7 @@ def test_dataset_json_is_exact_without_metrics(photos, tmp_path, no_metrics):
     assert read == n["written"] == n["per_split"]["train"] + n["per_split"]["val"]
 
 
+@pytest.mark.slow
 def test_dataflow_jobs_build_offline_for_both_pipelines(tmp_path):
     """--dry_run builds and checks the Dataflow job, without network or credentials; nothing is written."""
     src = str(tmp_path / "in")
@@ -192,6 +193,7 @@ def test_a_mistyped_flag_is_refused_with_the_nearest_name_before_anything_starts
     assert not os.path.exists(tmp_path / "out") and not os.path.exists(tmp_path / "rec")
 
 
+@pytest.mark.slow
 def test_a_model_that_is_a_file_is_one_line_and_exit_2(tmp_path):
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"not a model")
