@@ -22,7 +22,7 @@ import zipfile
 import common
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from inputs import lie_about_size  # noqa: E402  (the test suite crafts the same lying zips)
+from fixtures.inputs import lie_about_size  # noqa: E402  (the test suite crafts the same lying zips)
 
 
 def make_zip(path, photos, bomb_bytes=0):

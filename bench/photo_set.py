@@ -21,7 +21,7 @@ def _one(args):
     global _SOURCES
     out, i = args
     if _SOURCES is None:
-        from inputs import real_photos
+        from fixtures.inputs import real_photos
         _SOURCES = list(real_photos().items())
     rng = np.random.default_rng([0, i])
     name, rgb = _SOURCES[i % len(_SOURCES)]

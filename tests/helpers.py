@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from bench.inputs import lie_about_size, real_photos  # noqa: F401  (the benchmarks make the same inputs)
+from fixtures.inputs import lie_about_size, real_photos  # noqa: F401  (the benchmarks make the same inputs)
 from commands import preprocess as preprocess_command
 
 def jpeg_bytes(rgb, **kw):
