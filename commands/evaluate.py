@@ -53,7 +53,10 @@ def _fraction(text):
 def photos_in(folder: str, held_out: float | None = None) -> Iterator[tuple[str, bytes | Exception]]:
     """(relative path, bytes or the ImageError that stops it) of every file in a folder, read one at a time;
     held_out: only the files preprocess's split rule (c.split_of, on the same relative path) makes validation."""
-    for f in sources.list_files(folder):
+    listing = sources.list_inputs(folder)
+    for path, why in listing.folders_skipped:  # said with the files not scored, never silently left out
+        yield path, ImageError(f"folder not entered: {why}")
+    for f in listing.files:
         if held_out and c.split_of(f.relpath, held_out) != "val":
             continue
         try:

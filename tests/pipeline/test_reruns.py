@@ -88,6 +88,9 @@ def test_its_own_output_hidden_folders_and_links_are_never_read_as_input(tmp_pat
                        "more/": sources.LINKED_FOLDER}
     assert run_command.summary(report) == 0
 
+    scored = dict(evaluate_command.photos_in(str(scans)))  # the folders evaluate does not enter are said too
+    assert {k for k, v in scored.items() if isinstance(v, Exception)} == {"colour/", ".venv/", "more/"}
+    assert "an output folder of colorize run" in str(scored["colour/"]) and "1950s/cat.jpg" in scored
     # neither stage scores or colorizes this tool's copies as if they were photos
     for stage in (lambda: list(evaluate_command.photos_in(str(scans / "colour"))),
                   lambda: run("--input", str(scans / "colour"), "--output", str(tmp_path / "again"))):
