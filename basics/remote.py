@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from basics.errors import UserError
-from basics.paths import is_remote  # noqa: F401  (the one test for a remote path, re-exported for callers here)
 
 GCP_HINT = "gs:// needs the [gcp] extra: pip install 'colorize[gcp]'"
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from basics.errors import ModelError
 from tfrecords import contract as c
 from basics import remote
+from basics.paths import is_remote
 
 if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
     import keras
@@ -24,7 +25,7 @@ DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "de
 def read_card(model_dir: str) -> Any:
     path = os.path.join(model_dir, CARD_FILE)
     try:
-        if remote.is_remote(model_dir):
+        if is_remote(model_dir):
             return json.loads(remote.read_bytes(path))
         with open(path) as f:
             return json.load(f)
@@ -86,7 +87,7 @@ def load(model_dir: str | None) -> tuple["keras.Model", dict]:
     model_dir = model_dir or DEFAULT_MODEL_DIR
     card = check_card(read_card(model_dir), model_dir)
     path = os.path.join(model_dir, MODEL_FILE)
-    if remote.is_remote(model_dir):  # Keras reads local files: copy the model down first
+    if is_remote(model_dir):  # Keras reads local files: copy the model down first
         tmp = tempfile.mkdtemp(prefix="colorize-model-")
         local = os.path.join(tmp, MODEL_FILE)
         try:

@@ -42,7 +42,7 @@ from basics.errors import ModelError
 if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
     from model import efficientnet
 
-from model.choices import ARCHITECTURES, ENCODER_TRAINING, MAX_WIDTH, SCRATCH  # noqa: F401 (the recipe's names)
+from model.choices import ARCHITECTURES, ENCODER_TRAINING, MAX_WIDTH, SCRATCH
 
 # Deep Koalarization's encoder: (filters, stride) of its eight 3x3 convolutions.
 ENCODER = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 1), (256, 1))

@@ -14,7 +14,7 @@ import numpy as np
 from keras import layers, ops
 from typing import Any
 
-from model.choices import DEFAULT_TEMPERATURE, REBALANCE_MIX  # noqa: F401 (lambda and T: see model/choices.py)
+from model.choices import DEFAULT_TEMPERATURE, REBALANCE_MIX  # lambda and T: see model/choices.py
 from tfrecords import contract as c
 
 BIN_STEP = 10.0

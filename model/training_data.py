@@ -9,7 +9,6 @@ import keras
 import numpy as np
 
 import tfrecords
-from model.choices import AUGMENTS  # noqa: F401 (re-exported: the recipe's names)
 from model.devices import backend, training_devices, usable_count
 from basics.errors import ModelError
 from tfrecords import contract as c
