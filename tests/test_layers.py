@@ -3,6 +3,7 @@ data contract) -> basics (Lab, photos, the network's view, paths, remote I/O, er
 module, at its top or inside a function, is checked; so is the rule that only `commands` reads argv."""
 import ast
 import os
+import re
 
 import pytest
 
@@ -101,6 +102,19 @@ def test_nothing_outside_tests_imports_from_tests():
                     names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                         [node.module or ""] if isinstance(node, ast.ImportFrom) else []
                     assert not any(n.split(".")[0] == "tests" for n in names), f"{path} imports from tests/"
+
+
+def test_tests_import_nothing_from_bench():
+    """The benchmarks' code is no test's fixture: what both need lives in fixtures/ or the packages."""
+    for dirpath, _, files in os.walk(os.path.join(ROOT, "tests")):
+        for f in (f for f in files if f.endswith(".py")):
+            path = os.path.join(dirpath, f)
+            text = open(path).read()
+            for node in ast.walk(ast.parse(text, path)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                assert not any(n.split(".")[0] == "bench" for n in names), f"{path} imports from bench/"
+            assert not re.search(r"syspath_prepend\(.*\bbench\b", text), f"{path} puts bench/ on sys.path"
 
 
 def test_the_checks_catch_what_they_look_for(tmp_path):

@@ -1,6 +1,6 @@
-"""bench/train_sweep.py trains on arrays it builds in memory; they must be exactly the records
+"""The training sweeps (model/sweep.py, driven by bench/train_sweep.py) train on arrays they build in memory; they
+must be exactly the records
 `colorize preprocess --embedding none` writes for the same folder, split for split."""
-import importlib
 import os
 
 import numpy as np
@@ -12,13 +12,11 @@ from tests.helpers import jpeg_bytes, write
 from tfrecords import records
 from commands import preprocess as preprocess_command
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.mark.slow
-def test_sweep_arrays_equal_the_records_preprocess_writes(photos, tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))  # importable by name: its workers unpickle it
-    sweep = importlib.import_module("train_sweep")
+def test_sweep_arrays_equal_the_records_preprocess_writes(photos, tmp_path):
+    from model import sweep
     src = str(tmp_path / "photos")
     for name, rgb in photos.items():
         write(os.path.join(src, "a", f"{name}.jpg"), jpeg_bytes(rgb))
@@ -36,9 +34,8 @@ def test_sweep_arrays_equal_the_records_preprocess_writes(photos, tmp_path, monk
             np.testing.assert_array_equal(ours[key][order(ours)], theirs[key][order(theirs)])
 
 
-def test_source_weights_repeat_a_sources_training_photos_only(monkeypatch):
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
-    sweep = importlib.import_module("train_sweep")
+def test_source_weights_repeat_a_sources_training_photos_only():
+    from model import sweep
     rng = np.random.default_rng(0)
     cache = {}
     for src, n in (("photos", 3), ("more", 5)):
@@ -58,13 +55,12 @@ def test_source_weights_repeat_a_sources_training_photos_only(monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_sweep_run_trains_through_the_product_path_and_scores_each_decoding(photos, tmp_path, monkeypatch):
+def test_a_sweep_run_trains_through_the_product_path_and_scores_each_decoding(photos, tmp_path):
     """The sweep drives model.train.train_network, the path `colorize train` takes: the same checkpoints, the
     same card (with the sweep's data), a model the product loads; then it scores every decoding it was asked,
     on a whole held-out source (which chose its best epoch) and on the training sources' random split."""
     from model import modeldir
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))
-    sweep = importlib.import_module("train_sweep")
+    from model import sweep
     src, far = str(tmp_path / "photos"), str(tmp_path / "elsewhere")
     for name, rgb in photos.items():
         write(os.path.join(src, f"{name}.jpg"), jpeg_bytes(rgb))
