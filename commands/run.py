@@ -50,8 +50,8 @@ def options(argv: list[str]) -> RunOptions:
                       beam_args=beam_args, allow_foreign=args.allow_foreign)
 
 
-def job(argv: list[str], test_pipeline: Any = None) -> dict:
-    """Parses the flags and runs the stage; returns its report."""
+def job(argv: list[str], test_pipeline: Any = None) -> Any:
+    """Parses the flags and runs the stage; returns its report (pipeline.report.RunReport, or a dry run's steps)."""
     opts = options(argv)
     if not opts.verbose:
         import_tensorflow_quietly()
@@ -59,30 +59,31 @@ def job(argv: list[str], test_pipeline: Any = None) -> dict:
     return colorize.run(opts, test_pipeline)
 
 
-def summary(report: dict) -> int:
-    """Prints what the run did; the exit status: 1 when an input failed or the report could not be written."""
-    if report.get("dry_run"):
+def summary(report: Any) -> int:
+    """Prints what the run did (a RunReport; a dry run's dict of steps); the exit status: 1 when an input failed or
+    the report could not be written."""
+    if isinstance(report, dict):
         return dry_run_summary(report)
-    n = report["counts"]
-    print(f"matched {n['matched']}: colorized {n['colorized']}, already done {n['skipped_done']}, "
-          f"not images {n['skipped_not_image']}, failed {n['failed']} ({report['seconds']} s) -> {report['output']}")
-    if report.get("had_colour"):
-        print(f"{report['had_colour']} input(s) carried colour (a sepia or tinted print scanned in colour?): coloured "
+    n = report.counts
+    print(f"matched {n.matched}: colorized {n.colorized}, already done {n.skipped_done}, "
+          f"not images {n.skipped_not_image}, failed {n.failed} ({report.seconds} s) -> {report.output}")
+    if report.had_colour:
+        print(f"{report.had_colour} input(s) carried colour (a sepia or tinted print scanned in colour?): coloured "
               "anew from their lightness, their own tint replaced")
-    if n.get("folders_skipped"):
-        print(f"{n['folders_skipped']} folder(s) not entered (links to folders, hidden folders, colorize's own output "
-              f"folders): see {report['skipped']}")
-    folder = report.get("folder")
+    if n.folders_skipped:
+        print(f"{n.folders_skipped} folder(s) not entered (links to folders, hidden folders, colorize's own output "
+              f"folders): see {report.skipped}")
+    folder = report.folder
     if folder and len(folder["runs"]) > 1:
         print(f"the folder now holds {folder['copies']} colour copies, made over {len(folder['runs'])} runs "
-              f"(their records: {os.path.join(report['output'], '_runs')})")
-    if report.get("gallery"):
-        print(f"review the results: {report['gallery']}")
-    if report.get("not_written"):
-        print(report["not_written"], file=sys.stderr)
-    if n["failed"]:
-        print(f"{n['failed']} input(s) failed: see {report['failures']}", file=sys.stderr)
-    return 1 if n["failed"] or report.get("not_written") else 0
+              f"(their records: {os.path.join(report.output, '_runs')})")
+    if report.gallery:
+        print(f"review the results: {report.gallery}")
+    if report.not_written:
+        print(report.not_written, file=sys.stderr)
+    if n.failed:
+        print(f"{n.failed} input(s) failed: see {report.failures}", file=sys.stderr)
+    return 1 if n.failed or report.not_written else 0
 
 
 def main(argv: list[str]) -> int:

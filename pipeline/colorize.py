@@ -33,6 +33,7 @@ from pipeline.beam_support import (COUNTS_FILE, TALLY, CountOutcomes, Spread, Wr
 from pipeline.handlers import ColorizationModelHandler, EmbedInception
 from pipeline.launcher import Launch, launch
 from pipeline.options import RunOptions
+from pipeline.report import Counts, RunReport
 from pipeline.plan import check_paths, resolve_collisions, runs_in_process, zip_members
 from pipeline.steps import ColouredFrame, Input, PrepareModelInput, ReadPhotos, WriteMultiFrame, WritePhotos
 
@@ -88,8 +89,8 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
      | "CountOutcomes" >> CountOutcomes(tree.path(COUNTS_FILE)))
 
 
-def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict:
-    """Runs the job; returns the report dict (also written as _report.json)."""
+def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> RunReport | dict:
+    """Runs the job; returns its report (also written as _report.json), or a dry run's dict of steps."""
     start = time.time()
     files, archives_, prefailed, folders_skipped = check_paths(options.input, options.output, options.allow_foreign)
     if not files and not archives_ and not prefailed:
@@ -103,42 +104,32 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> dict
              f"{len(files)} files" if files else readable(options.input), outputs.OutputTree(options.output).root,
              card["architecture"], options.model or "(shipped default)")
 
-    def report(counts: dict, tree: outputs.OutputTree) -> dict:
-        made = {
-            "input": readable(options.input), "output": tree.root,
-            "model": {"dir": options.model or modeldir.DEFAULT_MODEL_DIR, "architecture": card["architecture"],
-                      "image_size": card["image_size"]},
-            "counts": {"matched": n_listed + counts.get("matched", 0),
-                       "colorized": counts.get("colorized", 0),
-                       "skipped_done": counts.get("skipped_done", 0),
-                       "skipped_not_image": counts.get("skipped_not_image", 0),
-                       "failed": counts.get("failed", 0) + len(prefailed),
-                       # Folders not entered (links, hidden folders, this tool's own output folders): listed in
-                       # _skipped.jsonl with why; the files in them were never matched.
-                       "folders_skipped": len(folders_skipped)},
-            # Inputs that carried colour (a sepia or tinted print scanned in colour, a colour photo): coloured
-            # anew from their lightness, their own tint replaced. Counted among the colorized.
-            "had_colour": counts.get("had_colour", 0),
-            "seconds": round(time.time() - start, 1),
-            "in_process": in_process,  # a small local job, run in this process (runs_in_process)
-            "failures": tree.path(FAILURES),
-            "skipped": tree.path(SKIPPED),
-        }
+    def report(counts: dict, tree: outputs.OutputTree) -> RunReport:
+        made = RunReport(
+            input=readable(options.input), output=tree.root,
+            model={"dir": options.model or modeldir.DEFAULT_MODEL_DIR, "architecture": card["architecture"],
+                   "image_size": card["image_size"]},
+            counts=Counts(matched=n_listed + counts.get("matched", 0), colorized=counts.get("colorized", 0),
+                          skipped_done=counts.get("skipped_done", 0),
+                          skipped_not_image=counts.get("skipped_not_image", 0),
+                          failed=counts.get("failed", 0) + len(prefailed), folders_skipped=len(folders_skipped)),
+            had_colour=counts.get("had_colour", 0), seconds=round(time.time() - start, 1), in_process=in_process,
+            failures=tree.path(FAILURES), skipped=tree.path(SKIPPED))
         try:
-            write_json(tree, REPORT, made)
+            write_json(tree, REPORT, made.to_json())
         except (OSError, outputs.OutputError) as e:
-            made["not_written"] = f"the report in {tree.root} could not be written: {reason_of(e)}"
+            made.not_written = f"the report in {tree.root} could not be written: {reason_of(e)}"
         return made
 
-    def finish(made: dict, tree: outputs.OutputTree) -> None:
+    def finish(made: RunReport, tree: outputs.OutputTree) -> None:
         """The gallery and the folder's summary, from every copy on disk and every run's record (this one's too)."""
         if tree.remote:
             return
         try:
-            made["folder"] = gallery.build(tree, made, REPORT, tree.path(FAILURES), tree.path(SKIPPED))
-            made["gallery"] = tree.path(gallery.INDEX)
+            made.folder = gallery.build(tree, made, REPORT, tree.path(FAILURES), tree.path(SKIPPED))
+            made.gallery = tree.path(gallery.INDEX)
         except (OSError, outputs.OutputError) as e:
-            made["not_written"] = f"the gallery in {tree.root} could not be written: {reason_of(e)}"
+            made.not_written = f"the gallery in {tree.root} could not be written: {reason_of(e)}"
 
     total = sum(photos.is_image_name(f.relpath) for f in files) + (zip_members(archives_) if archives_ else 0) or None
     in_process = runs_in_process(files, archives_, options.beam_args)

@@ -12,6 +12,7 @@ run from the colour copies on disk, so a rerun keeps every photo done earlier. N
 network: each page opens from disk and links each photo to its full-resolution file (a thumbnail
 that fails to load is outlined in red).
 """
+import dataclasses
 import hashlib
 import html
 import io
@@ -27,6 +28,7 @@ from model import modeldir
 from pipeline.launcher import RUNS
 from pipeline.ledger import ledger_of
 from pipeline.outputs import TMP_MARK, OutputTree
+from pipeline.report import RunReport
 from basics import photos
 from basics.errors import reason_of
 from basics.paths import readable, wire
@@ -97,8 +99,8 @@ def _page(title, header, body):
 
 
 def _header(report, summary, pages, depth, current):
-    n = report.get("counts", {})
-    model = report.get("model", {})
+    n = dataclasses.asdict(report.counts)
+    model = report.model
     found = n.get("matched", 0)
     # "6 files found: 5 colorized, 1 skipped as not photos." (a zero is left out, but for the colorized)
     rest = ", ".join(f"{v} {COUNT_WORDS.get(k, k.replace('_', ' '))}" for k, v in n.items()
@@ -113,13 +115,13 @@ def _header(report, summary, pages, depth, current):
     why = " and ".join(part for part, k in ((f"why {failed} could not be colorized", failed),
                                             (f"what was skipped ({skipped})", skipped)) if k)
     failures = f"<a href='{'../' * depth}{FOLDER}/failures.html'>{why or 'nothing failed, nothing was skipped'}</a>"
-    tinted = report.get("had_colour", 0)
+    tinted = report.had_colour
     tinted = (f"<p>{tinted} of the photos were already in colour or tinted (a sepia print, say): their colours were "
               "made anew from their lightness.</p>" if tinted else "")
     shipped = model.get("dir") == modeldir.DEFAULT_MODEL_DIR
     which = "the model that ships with colorize" if shipped else f"the model in {model.get('dir', '')}"
     size = model.get("image_size", "")
-    return (f"<header><h1>Colour copies of {html.escape(str(report.get('input', '')))}</h1>"
+    return (f"<header><h1>Colour copies of {html.escape(report.input)}</h1>"
             f"<p>{found} {COUNT_WORDS['matched']}: {html.escape(rest)}.</p>{tinted}"
             f"<p>Coloured by {html.escape(str(which))} (its network, “{html.escape(str(model.get('architecture', '')))}”, "
             f"judges the colours from a {html.escape(str(size))} × {html.escape(str(size))} px view of each photo; "
@@ -163,7 +165,7 @@ def folder_summary(tree: OutputTree, files: list[str], copies: int, run_report: 
             "latest_failures": failures_path}
 
 
-def build(tree: OutputTree, report: dict, run_report: str, failures_path: str, skipped_path: str | None = None) -> dict:
+def build(tree: OutputTree, report: RunReport, run_report: str, failures_path: str, skipped_path: str | None = None) -> dict:
     """Writes index.html, the later pages and failures.html (the failures, then the files skipped) from what the
     output folder holds, and _summary.json (folder_summary; run_report: the name of each run's report in _runs/);
     returns that summary."""

@@ -11,6 +11,7 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from apache_beam import Pipeline
 
@@ -36,8 +37,8 @@ class Launch:
 
 
 def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | None], None],
-           report: Callable[[dict, outputs.OutputTree], dict], test_pipeline: Pipeline | None = None,
-           finish: Callable[[dict, outputs.OutputTree], None] | None = None) -> dict:
+           report: Callable[[dict, outputs.OutputTree], Any], test_pipeline: Pipeline | None = None,
+           finish: Callable[[Any, outputs.OutputTree], None] | None = None) -> Any:
     """Runs a stage: build(pipeline, output tree, progress folder) adds its graph; report(counts, tree) turns the
     counts its pipeline wrote into the stage's report (and writes it), under the lock; finish(report, tree), once
     this run's record is kept, writes what sums up the whole folder. Returns that report, or a dry run's list of
@@ -65,8 +66,9 @@ def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | Non
         if is_dry_run(job.beam_args):
             return dry_run_report(result, f"colorize {job.command}", tree.root)
         made = report(read_outcomes(tree.path(COUNTS_FILE)), tree)
-        if job.record:
-            keep_record(tree, job.record, started, made)
+        if job.record:  # a stage that keeps a record per run reports with a record and a not_written field
+            made.record, not_written = keep_record(tree, job.record, started)
+            made.not_written = not_written or made.not_written
         if finish:
             finish(made, tree)
         return made
@@ -75,9 +77,9 @@ def launch(job: Launch, build: Callable[[Pipeline, outputs.OutputTree, str | Non
 RUNS = "_runs"
 
 
-def keep_record(tree: outputs.OutputTree, names: tuple[str, ...], started: float, made: dict) -> None:
-    """Copies this run's record files into _runs/<UTC start>-<pid>/ (made["record"] says where); a copy that cannot
-    be written is said in made["not_written"], as a report that cannot be: the photos are whole either way."""
+def keep_record(tree: outputs.OutputTree, names: tuple[str, ...], started: float) -> tuple[str | None, str | None]:
+    """Copies this run's record files into _runs/<UTC start>-<pid>/; returns (where, None), or (None, why) when a
+    copy cannot be written, said as a report that cannot be: the photos are whole either way."""
     base = f"{RUNS}/{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}-{os.getpid()}"
     folder, n = base, 1
     try:
@@ -88,9 +90,9 @@ def keep_record(tree: outputs.OutputTree, names: tuple[str, ...], started: float
             if tree.exists(name):
                 tree.write(f"{folder}/{name}", remote.read_bytes(tree.path(name)) if tree.remote else
                            _read_local(tree.path(name)))
-        made["record"] = tree.path(folder)
     except (OSError, outputs.OutputError) as e:
-        made["not_written"] = f"this run's record in {tree.path(folder)} could not be written: {reason_of(e)}"
+        return None, f"this run's record in {tree.path(folder)} could not be written: {reason_of(e)}"
+    return tree.path(folder), None
 
 
 def _read_local(path: str) -> bytes:

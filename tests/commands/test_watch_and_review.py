@@ -189,7 +189,7 @@ def test_the_gallery_shows_photos_of_any_shape_in_one_tile_each_labelled(tmp_pat
     write(str(src / "notes.txt"), b"a note")
     out = tmp_path / "out"
     report = run_command.job(["--input", str(src), "--output", str(out)], test_pipeline=TestPipeline(runner=FnApiRunner()))
-    assert report["counts"]["colorized"] == 3
+    assert report.counts.colorized == 3
     page = out / "probe.html"  # beside index.html, so its relative links hold
     page.write_text((out / gallery.INDEX).read_text().replace("</body>", PROBE + "</body>"))
     r = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",

@@ -82,8 +82,8 @@ def test_output_inside_the_input_by_a_link_is_never_read_as_input(originals, tmp
     os.symlink(originals / "colour", tmp_path / "colour-link")
     first = run("--input", str(originals), "--output", str(tmp_path / "colour-link"))
     second = run("--input", str(originals), "--output", str(tmp_path / "colour-link"))
-    assert first["counts"]["colorized"] == 3 and second["counts"]["matched"] == 3
-    assert second["counts"]["skipped_done"] == 3 and not (originals / "colour" / "colour").exists()
+    assert first.counts.colorized == 3 and second.counts.matched == 3
+    assert second.counts.skipped_done == 3 and not (originals / "colour" / "colour").exists()
 
 
 def test_a_link_inside_the_output_is_never_written_through(originals, tmp_path):
@@ -96,7 +96,7 @@ def test_a_link_inside_the_output_is_never_written_through(originals, tmp_path):
     with pytest.raises(outputs.OutputError, match="--allow-foreign"):
         run("--input", str(originals), "--output", str(out))
     report = run("--input", str(originals), "--output", str(out), "--allow-foreign")
-    assert report["counts"]["failed"] == 3 and report["counts"]["colorized"] == 0
+    assert report.counts.failed == 3 and report.counts.colorized == 0
     assert os.listdir(elsewhere) == []
     assert all("is a link" in why for why in failures(out).values())
 
@@ -153,7 +153,7 @@ def test_a_big_member_that_is_no_image_is_refused_after_its_first_megabyte(tmp_p
     zip_with_zeros(archive, "zeros.png", 1 << 28, photos)
     out = tmp_path / "out"
     report = run("--input", str(archive), "--output", str(out), "--max-file-mb", "1024")
-    assert report["counts"]["failed"] == 1
+    assert report.counts.failed == 1
     assert "its first bytes match no image format" in failures(out)[f"{archive}!zeros.png"]
 
 
@@ -181,7 +181,7 @@ def test_names_that_are_not_utf8_keep_their_bytes(tmp_path, photos):
     data = open(archive, "rb").read().replace(b"x.jpg", b"\xe9.jpg")  # same length, raw latin-1 bytes
     open(archive, "wb").write(data)
     report = run("--input", str(archive), "--output", str(tmp_path / "out-zip"))
-    assert report["counts"]["colorized"] == 1 and os.listdir(os.fsencode(tmp_path / "out-zip")).count(b"\xe9.jpg") == 1
+    assert report.counts.colorized == 1 and os.listdir(os.fsencode(tmp_path / "out-zip")).count(b"\xe9.jpg") == 1
 
 
 def test_preprocess_takes_names_that_are_not_utf8(tmp_path, photos):
@@ -203,7 +203,7 @@ def test_inputs_that_map_to_one_output_are_detected(tmp_path, photos):
     write(str(src / "x.gif"), _gif(photos["chelsea"]))
     out = tmp_path / "out"
     report = run("--input", str(src), "--output", str(out))
-    n = report["counts"]
+    n = report.to_json()["counts"]
     assert (n["matched"], n["colorized"], n["failed"]) == (2, 1, 1)
     assert photo_files(out) == ["x.png"]
     assert np.abs(lightness(np.asarray(Image.open(out / "x.png").convert("RGB"))) -
@@ -217,7 +217,7 @@ def test_inputs_that_map_to_one_output_are_detected(tmp_path, photos):
             z.writestr(info, jpeg_bytes(photos[photo]))
     out = tmp_path / "out-zip"
     report = run("--input", str(archive), "--output", str(out))
-    n = report["counts"]
+    n = report.to_json()["counts"]
     assert (n["matched"], n["colorized"], n["failed"]) == (4, 2, 2)
     assert photo_files(out) == ["a.jpg", "dup.jpg"] and len(photo_files(out)) == n["colorized"]
     assert "member dup.jpg" in failures(out)[f"{archive}!dup.jpg"]
@@ -331,7 +331,7 @@ def test_a_folder_named_like_a_glob_is_a_folder(tmp_path, photos):
     src = tmp_path / "scans [1940] *final?"
     write(str(src / "a.jpg"), jpeg_bytes(photos["coffee"]))
     report = run("--input", str(src), "--output", str(tmp_path / "out"))
-    assert report["counts"]["colorized"] == 1
+    assert report.counts.colorized == 1
 
 
 # 8. Leftovers of killed runs --------------------------------------------------------------------
@@ -383,7 +383,7 @@ def test_every_page_of_a_tiff_and_every_frame_of_a_gif_is_colorized(tmp_path, ph
     frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:], duration=120, loop=0)
     out = tmp_path / "out"
     report = run("--input", str(src), "--output", str(out))
-    assert report["counts"]["colorized"] == 2 and report["counts"]["failed"] == 0
+    assert report.counts.colorized == 2 and report.counts.failed == 0
     for name, originals_, count in (("card.tif", pages, 3), ("anim.png", frames, 4)):
         with Image.open(out / name) as im:
             assert im.n_frames == count, name

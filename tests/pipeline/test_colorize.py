@@ -82,7 +82,7 @@ def test_every_good_photo_comes_out_full_size_with_its_own_luminance(tree, first
 def test_report_adds_up_and_lists_every_failure(tree, first_run):
     root, files = tree
     out, report = first_run
-    n = report["counts"]
+    n = report.to_json()["counts"]
     assert n["matched"] == len(files) == n["colorized"] + n["skipped_done"] + n["skipped_not_image"] + n["failed"]
     assert n["failed"] == len(BROKEN) and n["skipped_not_image"] == len(NOT_IMAGES)
     assert json.loads((out / colorize.REPORT).read_text())["counts"] == n
@@ -113,25 +113,25 @@ def test_second_run_rewrites_nothing_and_overwrite_redoes(tree, first_run):
                      and "_gallery" not in p.parts)
     stamps = {p: p.stat().st_mtime_ns for p in outputs}
     second = run("--input", str(root), "--output", str(out))
-    assert second["counts"]["colorized"] == 0
-    assert second["counts"]["skipped_done"] == first["counts"]["colorized"]
+    assert second.counts.colorized == 0
+    assert second.counts.skipped_done == first.counts.colorized
     skipped = [json.loads(line) for line in open(out / colorize.SKIPPED)]
-    assert sum(f["reason"].startswith("already done") for f in skipped) == first["counts"]["colorized"]
+    assert sum(f["reason"].startswith("already done") for f in skipped) == first.counts.colorized
     # Each run's record is kept: the first run's report and failures survive the second's.
     records = sorted((out / "_runs").iterdir())
-    assert [r.name for r in records] == sorted(os.path.basename(x["record"]) for x in (first, second))
-    kept = json.loads((out / "_runs" / os.path.basename(first["record"]) / colorize.REPORT).read_text())
-    assert kept["counts"] == first["counts"] and (out / colorize.REPORT).read_text() != json.dumps(kept)
-    assert (out / "_runs" / os.path.basename(first["record"]) / colorize.FAILURES).read_bytes().count(b"\n") == len(BROKEN)
+    assert [r.name for r in records] == sorted(os.path.basename(x.record) for x in (first, second))
+    kept = json.loads((out / "_runs" / os.path.basename(first.record) / colorize.REPORT).read_text())
+    assert kept["counts"] == first.to_json()["counts"] and (out / colorize.REPORT).read_text() != json.dumps(kept)
+    assert (out / "_runs" / os.path.basename(first.record) / colorize.FAILURES).read_bytes().count(b"\n") == len(BROKEN)
     assert {p: p.stat().st_mtime_ns for p in outputs} == stamps
     # One summary of the whole folder, over both runs: every copy on disk, each run's record and counts.
     summary = json.loads((out / gallery.SUMMARY).read_text())
-    assert summary["copies"] == first["counts"]["colorized"] == len([p for p in outputs if "_done" not in p.parts])
+    assert summary["copies"] == first.counts.colorized == len([p for p in outputs if "_done" not in p.parts])
     assert [r["record"] for r in summary["runs"]] == [f"_runs/{r.name}" for r in records]
-    assert [r["counts"] for r in summary["runs"]] == [first["counts"], second["counts"]]
-    assert summary["failed_in_latest_run"] == len(BROKEN) and second["folder"] == summary
+    assert [r["counts"] for r in summary["runs"]] == [first.to_json()["counts"], second.to_json()["counts"]]
+    assert summary["failed_in_latest_run"] == len(BROKEN) and second.folder == summary
     third = run("--input", str(root / "colour"), "--output", str(out / "colour"), "--overwrite")
-    assert third["counts"]["colorized"] == 3
+    assert third.counts.colorized == 3
 
 
 def test_zip_members_are_confined_to_the_output(tmp_path, photos):
@@ -143,7 +143,7 @@ def test_zip_members_are_confined_to_the_output(tmp_path, photos):
         z.writestr("album/broken.jpg", b"")
     out = tmp_path / "out"
     report = run("--input", str(archive), "--output", str(out))
-    n = report["counts"]
+    n = report.to_json()["counts"]
     assert (n["matched"], n["colorized"], n["failed"]) == (4, 1, 3)
     assert (out / "album" / "one.jpg").exists()
     assert not (tmp_path / "escape.jpg").exists() and not os.path.exists("/etc/evil.jpg")
@@ -159,7 +159,7 @@ def test_zip_members_are_confined_to_the_output(tmp_path, photos):
 def test_pixel_limit_rejects_large_images(tmp_path, photos):
     write(str(tmp_path / "in" / "big.jpg"), jpeg_bytes(photos["astronaut"]))  # 512 x 512
     report = run("--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--max-pixels", "100000")
-    assert report["counts"]["failed"] == 1 and "exceeds the limit of 100000" in open(
+    assert report.counts.failed == 1 and "exceeds the limit of 100000" in open(
         tmp_path / "out" / colorize.FAILURES).read()
 
 
@@ -221,7 +221,7 @@ def test_tar_archive_refuses_links(tmp_path, photos):
         link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
         t.addfile(link)
     report = run("--input", str(archive), "--output", str(tmp_path / "out"))
-    assert (report["counts"]["colorized"], report["counts"]["failed"]) == (1, 1)
+    assert (report.counts.colorized, report.counts.failed) == (1, 1)
     assert Image.open(tmp_path / "out" / "album" / "cat.jpg").size == (451, 300)
     assert "not a regular file" in open(tmp_path / "out" / colorize.FAILURES).read()
 
@@ -234,7 +234,7 @@ def test_fusion_model_gets_its_embedding_in_the_pipeline(records, tmp_path, phot
     for name in ("coffee", "rocket"):
         write(str(tmp_path / "in" / f"{name}.jpg"), jpeg_bytes(photos[name]))
     report = run("--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--model", model_dir)
-    assert report["counts"]["colorized"] == 2 and report["model"]["architecture"] == "fusion"
+    assert report.counts.colorized == 2 and report.model["architecture"] == "fusion"
     assert Image.open(tmp_path / "out" / "rocket.jpg").size == (640, 427)
 
 
@@ -280,19 +280,19 @@ def test_already_done_means_written_by_this_tool_from_this_input(tmp_path, photo
     with pytest.raises(outputs.OutputError, match="did not write.*--allow-foreign"):
         run("--input", str(tmp_path / "in"), "--output", str(out))
     first = run("--input", str(tmp_path / "in"), "--output", str(out), "--allow-foreign")
-    assert (first["counts"]["colorized"], first["counts"]["failed"], first["counts"]["skipped_done"]) == (1, 1, 0)
+    assert (first.counts.colorized, first.counts.failed, first.counts.skipped_done) == (1, 1, 0)
     reasons = {f["path"]: f["reason"] for f in map(json.loads, open(out / colorize.FAILURES))}
     assert "was not written by colorize run" in reasons["astronaut.jpg"]
     assert (out / "astronaut.jpg").read_bytes() == theirs
     index = (out / "index.html").read_text()
     assert "chelsea.jpg" in index and "astronaut.jpg" not in index  # the gallery shows the tool's copies alone
     again = run("--input", str(tmp_path / "in"), "--output", str(out))  # the tool has written here: no flag needed
-    assert (again["counts"]["skipped_done"], again["counts"]["failed"]) == (1, 1)
+    assert (again.counts.skipped_done, again.counts.failed) == (1, 1)
     write(str(tmp_path / "in" / "chelsea.jpg"), jpeg_bytes(grey["chelsea"][::-1]))  # the input changed
     changed = run("--input", str(tmp_path / "in"), "--output", str(out))
-    assert (changed["counts"]["colorized"], changed["counts"]["skipped_done"]) == (1, 0)
+    assert (changed.counts.colorized, changed.counts.skipped_done) == (1, 0)
     replaced = run("--input", str(tmp_path / "in"), "--output", str(out), "--overwrite")
-    assert replaced["counts"]["colorized"] == 2 and (out / "astronaut.jpg").read_bytes() != theirs
+    assert replaced.counts.colorized == 2 and (out / "astronaut.jpg").read_bytes() != theirs
 
 
 def test_a_small_local_job_runs_in_this_process_and_a_large_one_in_workers(tmp_path, photos, monkeypatch):

@@ -170,7 +170,7 @@ def test_alpha_is_kept_and_webp_keeps_its_kind_of_compression(archive):
 
 def test_whatever_a_malformed_photo_raises_it_is_a_listed_failure_and_the_run_goes_on(archive):
     _, out, files, _, report = archive
-    n = report["counts"]
+    n = report.to_json()["counts"]
     assert n["matched"] == len(files) == n["colorized"] + n["failed"] + n["skipped_done"] + n["skipped_not_image"]
     with open(out / "_failures.jsonl", encoding="utf-8") as f:
         failed = {line["path"]: line["reason"] for line in map(json.loads, f)}
@@ -189,7 +189,7 @@ def test_whatever_a_malformed_photo_raises_it_is_a_listed_failure_and_the_run_go
     # Inputs that carried colour, their tint replaced, and the report says so: the sepia print, and three
     # mutants whose changed bytes put colour into them (a BMP's and a GIF's palette, a WebP's chroma); never
     # the grey ones, the grey JPEG whose profile makes its pixels RGB included.
-    assert report["had_colour"] == 4
+    assert report.had_colour == 4
     assert json.loads((out / "_report.json").read_text())["had_colour"] == 4
 
 

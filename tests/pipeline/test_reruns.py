@@ -43,8 +43,8 @@ def test_a_same_size_edit_and_another_vividness_are_redone_a_touch_is_not(tmp_pa
     Image.fromarray(grey(photos["coffee"])).save(tiff)
     write(str(root / "cat.jpg"), jpeg_bytes(grey(photos["chelsea"])))
     first = run("--input", str(root), "--output", str(out))
-    assert first["counts"]["colorized"] == 2
-    assert run("--input", str(root), "--output", str(out))["counts"]["skipped_done"] == 2
+    assert first.counts.colorized == 2
+    assert run("--input", str(root), "--output", str(out)).counts.skipped_done == 2
 
     size, before = tiff.stat().st_size, (out / "coffee.tif").read_bytes()
     with Image.open(tiff) as im:
@@ -54,18 +54,18 @@ def test_a_same_size_edit_and_another_vividness_are_redone_a_touch_is_not(tmp_pa
     assert tiff.stat().st_size == size
     os.utime(root / "cat.jpg")  # touched, the same bytes: its time moved, its SHA-256 did not
     again = run("--input", str(root), "--output", str(out))
-    assert (again["counts"]["colorized"], again["counts"]["skipped_done"]) == (1, 1)
+    assert (again.counts.colorized, again.counts.skipped_done) == (1, 1)
     assert (out / "coffee.tif").read_bytes() != before
     with Image.open(out / "coffee.tif") as im:
         assert np.abs(lightness(np.asarray(im.convert("RGB"))) - lightness(edited)).mean() < 0.5
 
     quiet = chroma(out / "cat.jpg")
     louder = run("--input", str(root), "--output", str(out), "--vividness", "1.5")
-    assert louder["counts"]["colorized"] == 2 and louder["counts"]["skipped_done"] == 0
+    assert louder.counts.colorized == 2 and louder.counts.skipped_done == 0
     assert chroma(out / "cat.jpg") > 1.3 * quiet
     record = json.loads((out / "_done" / "cat.jpg.json").read_text())
     assert record["vividness"] == 1.5 and record["mtime_ns"] == (root / "cat.jpg").stat().st_mtime_ns
-    assert run("--input", str(root), "--output", str(out), "--vividness", "1.5")["counts"]["skipped_done"] == 2
+    assert run("--input", str(root), "--output", str(out), "--vividness", "1.5").counts.skipped_done == 2
 
 
 def test_its_own_output_hidden_folders_and_links_are_never_read_as_input(tmp_path, photos):
@@ -75,11 +75,11 @@ def test_its_own_output_hidden_folders_and_links_are_never_read_as_input(tmp_pat
     write(str(elsewhere / "rocket.jpg"), jpeg_bytes(grey(photos["rocket"])))
     os.symlink(elsewhere, scans / "more")
     first = run("--input", str(scans), "--output", str(scans / "colour"))  # the output inside the input
-    assert first["counts"]["colorized"] == 1 and first["counts"]["folders_skipped"] == 2
+    assert first.counts.colorized == 1 and first.counts.folders_skipped == 2
 
     other = tmp_path / "other"
     report = run("--input", str(scans), "--output", str(other))
-    n = report["counts"]
+    n = report.to_json()["counts"]
     assert (n["matched"], n["colorized"], n["folders_skipped"]) == (1, 1, 3)  # colour/ never read back
     assert not (other / "colour").exists() and (other / "1950s" / "cat.jpg").exists()
     skipped = {json.loads(line)["path"]: json.loads(line)["reason"]
@@ -118,7 +118,7 @@ def test_a_model_predicting_colours_outside_srgb_leaves_every_copy_its_lightness
     root.mkdir()
     for name, ext in names.items():
         Image.fromarray(grey(photos[name])).save(root / f"{name}.{ext}")
-    assert run("--input", str(root), "--output", str(out), "--model", str(tmp_path / "wild"))["counts"]["colorized"] == 4
+    assert run("--input", str(root), "--output", str(out), "--model", str(tmp_path / "wild")).counts.colorized == 4
     for name, ext in names.items():
         with open(root / f"{name}.{ext}", "rb") as f:
             l_in = lightness(images.eight_bit(images.master(images.open_image(f.read())).pixels))
@@ -133,3 +133,14 @@ def test_a_model_predicting_colours_outside_srgb_leaves_every_copy_its_lightness
             assert err < max(0.5, 2 * np.abs(lightness(again) - l_in).mean() + 0.5), (name, err)
         else:
             assert err < 0.5, (name, err)
+
+
+def test_the_progress_bar_counts_photos_only(tmp_path, photos, capsys):
+    """notes.txt beside the photos is skipped as not an image, and was never one of the bar's photos."""
+    write(str(tmp_path / "scans" / "cat.jpg"), jpeg_bytes(grey(photos["chelsea"])))
+    write(str(tmp_path / "scans" / "notes.txt"), b"box 12, shelf 3")
+    write(str(tmp_path / "scans" / "list.csv"), b"cat.jpg,1950")
+    report = run("--input", str(tmp_path / "scans"), "--output", str(tmp_path / "colour"))
+    assert report.counts.matched == 3 and report.counts.skipped_not_image == 2
+    bar = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if " photos " in line]
+    assert bar and "1/1 photos" in bar[-1]

@@ -57,7 +57,7 @@ def test_run_report_is_exact_without_metrics(photos, tmp_path, no_metrics):
     src = archive_of(photos, str(tmp_path / "in"))
     out = str(tmp_path / "out")
     report = run_command.job(["--input", src, "--output", out], test_pipeline=TestPipeline(runner=FnApiRunner()))
-    n = report["counts"]
+    n = report.to_json()["counts"]
     inputs = sum(len(fs) for _, _, fs in os.walk(src))
     failures = open(os.path.join(out, "_failures.jsonl")).read().splitlines()
     # The copies: everything but the tool's own records (_report.json, _done/, _gallery/, _runs/, ...).
@@ -70,7 +70,7 @@ def test_run_report_is_exact_without_metrics(photos, tmp_path, no_metrics):
     assert json.load(open(os.path.join(out, "_report.json")))["counts"] == n
     assert not os.path.exists(os.path.join(out, beam_support.COUNTS_FILE))  # its counts went into the report
     again = run_command.job(["--input", src, "--output", out], test_pipeline=TestPipeline(runner=FnApiRunner()))
-    assert again["counts"]["skipped_done"] == n["colorized"] and again["counts"]["colorized"] == 0
+    assert again.counts.skipped_done == n["colorized"] and again.counts.colorized == 0
 
 
 @pytest.mark.slow
