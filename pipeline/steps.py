@@ -90,10 +90,13 @@ class ReadPhotos(progress.Counting, beam.DoFn):
             if element.archive:
                 yield from self._expand(path)
                 return
-            # A local file's time vouches for its content; a remote object is compared by its bytes
-            st = None if is_remote(path) else os.stat(path)
-            mtime = st.st_mtime_ns if st else None
-            if (skip := self._skip(relpath, lambda: st.st_size if st else remote.size(path), mtime,
+            # The file's (or object's) time vouches for its content; where a store gives none, its bytes do
+            if is_remote(path):
+                size, mtime = remote.stat(path)
+            else:
+                st = os.stat(path)
+                size, mtime = st.st_size, st.st_mtime_ns
+            if (skip := self._skip(relpath, lambda: size, mtime,
                                    lambda: sources.read_file(path, self.max_bytes, None))) is not None:
                 self._tick(skip)
                 yield tally(skip)
