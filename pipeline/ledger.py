@@ -11,8 +11,9 @@
 A copy is done when its record (OUTPUT/_done/RELPATH.json) says this tool wrote it from an input of the same size
 and content, with the same settings: the model (a hash of its card) and the vividness. The content is compared
 cheaply: an unchanged modification time (a gs:// object's update time) vouches for it; where the time moved (a
-retouched scan of the same size, a copy restored from a backup) the input's SHA-256 decides. A folder holding _done/ is an output folder of this
-tool: it is never read back as input (sources.list_inputs), and a run may write into it without --allow-foreign.
+retouched scan of the same size, a copy restored from a backup) the input's SHA-256 decides. A folder holding
+_done/ is an output folder of this tool: it is never read back as input (sources.list_inputs), and a run may
+write into it without --allow-foreign.
 """
 import hashlib
 import json
