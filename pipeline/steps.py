@@ -90,6 +90,11 @@ class ReadPhotos(progress.Counting, beam.DoFn):
             if element.archive:
                 yield from self._expand(path)
                 return
+            if not photos.is_image_name(relpath):  # skipped by its name: never stat'ed, never read
+                self._tick("skipped_not_image")
+                yield tally("skipped_not_image")
+                yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS["skipped_not_image"]))
+                return
             # The file's (or object's) time vouches for its content; where a store gives none, its bytes do
             if is_remote(path):
                 size, mtime = remote.stat(path)
