@@ -135,11 +135,20 @@ def check_flags(command: str, beam_args: list[str], own_parser: argparse.Argumen
     if flag is None:
         raise UserError(f"unexpected argument {unknown[0]!r}: every value goes with a flag (see 'colorize {command} "
                         "--help')")
-    known = [o for a in own_parser._actions for o in a.option_strings] + \
-            [o for a in beam._actions for o in a.option_strings]
+    raise _unknown(command, flag, _known(own_parser, beam=True), beam=True)
+
+
+def _known(parser: argparse.ArgumentParser, beam: bool) -> list[str]:
+    """Every option string of a command's parser, and with beam every Beam pipeline option's."""
+    known = [o for a in parser._actions for o in a.option_strings]
+    return known + ([o for a in _beam_option_parser()._actions for o in a.option_strings] if beam else [])
+
+
+def _unknown(command: str, flag: str, known: list[str], beam: bool) -> UserError:
     near = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
-    raise UserError(f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "") +
-                    f" (not an option of 'colorize {command}' nor a Beam pipeline option; see --help)")
+    return UserError(f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "") +
+                     f" (not an option of 'colorize {command}'{' nor a Beam pipeline option' if beam else ''}; "
+                     "see --help)")
 
 
 def refuse_unknown(command: str, argv: list[str], parser: argparse.ArgumentParser, beam: bool = False) -> None:
@@ -147,18 +156,13 @@ def refuse_unknown(command: str, argv: list[str], parser: argparse.ArgumentParse
     known name, before argparse reads anything: a mistyped required flag (--ouput) would otherwise be answered
     "--output is required", and no flag is ever taken as an abbreviation of another (parsers set allow_abbrev
     False)."""
-    known = [o for a in parser._actions for o in a.option_strings]
-    if beam:
-        known += [o for a in _beam_option_parser()._actions for o in a.option_strings]
+    known = _known(parser, beam)
     for token in argv:
         if token == "--":
             return
         flag = token.split("=", 1)[0]
         if flag.startswith("--") and flag not in known:
-            near = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
-            raise UserError(f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "") +
-                            f" (not an option of 'colorize {command}'{' nor a Beam pipeline option' if beam else ''}; "
-                            "see --help)")
+            raise _unknown(command, flag, known, beam)
 
 
 def split_beam_args(parser: argparse.ArgumentParser, command: str, argv: list[str]) -> tuple[argparse.Namespace, tuple]:

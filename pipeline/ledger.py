@@ -48,10 +48,14 @@ def is_output_folder(folder: str) -> bool:
     return os.path.isdir(os.path.join(folder, LEDGER))
 
 
-def record(origin: str, data: bytes, mtime_ns: int | None, made_with: dict, state: str | None = None) -> bytes:
+def record(origin: str, data: bytes, mtime_ns: int | None, made_with: dict) -> dict:
     """The record of a copy made from `data` (the input's bytes as read) with `made_with` (settings())."""
-    done = {"input": origin, "bytes": len(data), "mtime_ns": mtime_ns, "sha256": hashlib.sha256(data).hexdigest(),
+    return {"input": origin, "bytes": len(data), "mtime_ns": mtime_ns, "sha256": hashlib.sha256(data).hexdigest(),
             **made_with}
+
+
+def encoded(done: dict, state: str | None = None) -> bytes:
+    """A record as written: final, or marked with a state (WRITING) while its copy is written."""
     return json.dumps({**done, "state": state} if state else done, ensure_ascii=False).encode()
 
 

@@ -91,9 +91,7 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                 yield from self._expand(path)
                 return
             if not photos.is_image_name(relpath):  # skipped by its name: never stat'ed, never read
-                self._tick("skipped_not_image")
-                yield tally("skipped_not_image")
-                yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS["skipped_not_image"]))
+                yield from self._skipped("skipped_not_image", origin)
                 return
             # The file's (or object's) time vouches for its content; where a store gives none, its bytes do
             if is_remote(path):
@@ -103,19 +101,20 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                 size, mtime = st.st_size, st.st_mtime_ns
             if (skip := self._skip(relpath, lambda: size, mtime,
                                    lambda: sources.read_file(path, self.max_bytes, None))) is not None:
-                self._tick(skip)
-                yield tally(skip)
-                yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
+                yield from self._skipped(skip, origin)
             else:
                 yield Photo(element.relpath, origin, sources.read_file(path, self.max_bytes, self.check_head), mtime)
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
 
-    def _tick(self, skip):
-        """The progress bar counts photos: a file that is not one was never in its total (run's `total`)."""
+    def _skipped(self, skip, origin):
+        """A skip: counted, listed with its reason, and ticked on the bar unless the file is not a photo (the
+        bar counts photos only: one that is not was never in its total)."""
         if skip != "skipped_not_image":
             self.ticker.tick()
+        yield tally(skip)
+        yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
 
     def _skip(self, relpath, size, mtime_ns, content):
         """Why an input is skipped, or None to colorize it (ledger.decide: size() its bytes' count, mtime_ns its
@@ -155,9 +154,7 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                         return data[0]
                     # a member's own time is not trusted to vouch for it (archivers set it freely): its bytes do
                     if (skip := self._skip(relpath, lambda m=m: m.size, None, content)) is not None:
-                        self._tick(skip)
-                        yield tally(skip)
-                        yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
+                        yield from self._skipped(skip, origin)
                         continue
                     yield Photo(wire(relpath), origin, content(), None)
                 except PHOTO_ERRORS as e:
@@ -245,10 +242,11 @@ class WritePhotos(progress.Counting, beam.DoFn):
             # final record leaves a copy the next run knows for its own and redoes, never one it takes for a file
             # of the user's. After it, the final record; one that cannot be written (a full disk) takes the copy
             # with it, or the next run would find a copy it cannot vouch for.
-            self.tree.write(record, ledger.record(origin, data, mtime_ns, self.made_with, ledger.WRITING))
+            done = ledger.record(origin, data, mtime_ns, self.made_with)  # the input hashed once
+            self.tree.write(record, ledger.encoded(done, ledger.WRITING))
             self.tree.write(out, encoding.encode(style, keeping_first(frames, first)))
             try:
-                self.tree.write(record, ledger.record(origin, data, mtime_ns, self.made_with))
+                self.tree.write(record, ledger.encoded(done))
             except BaseException:
                 self.tree.remove(out)
                 raise
