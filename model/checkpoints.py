@@ -178,8 +178,9 @@ def resume_point(out: str, card_fields: dict) -> int:
         elif whole is None:
             raise ModelError(f"cannot resume {out}: its {LAST} parts hold epoch {manifest.get('epoch')}, "
                              f"{STATE} says {state.get('epoch')}")
-    for key in ("architecture", "image_size", "embedding", "head"):
-        if state.get(key, "regression" if key == "head" else None) != card_fields.get(key):
+    defaults = {"head": "regression", "hints": False}  # what a state written before the key existed meant
+    for key in ("architecture", "image_size", "embedding", "head", "hints"):
+        if state.get(key, defaults.get(key)) != card_fields.get(key, defaults.get(key)):
             raise ModelError(f"cannot resume {out}: its {key} is {state.get(key)}, "
                              f"the new run's is {card_fields.get(key)}")
     return state["epoch"]

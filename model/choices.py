@@ -43,6 +43,7 @@ class Recipe:
     context: bool = False          # beta: a context branch, the whole photo's features joined back everywhere
     encoder: str = SCRATCH         # beta: its own encoder, or an ImageNet-trained EfficientNet-Lite
     encoder_training: str = "finetune"  # a pretrained encoder: finetune, frozen, or partial (frozen to 1/8)
+    hints: bool = False            # a pretrained encoder's beta: colour hints beside L (model/hints.py)
 
     def __post_init__(self) -> None:
         for name, value, allowed in (("--architecture", self.architecture, ARCHITECTURES), ("--loss", self.loss, LOSSES),
@@ -64,6 +65,8 @@ class Recipe:
         if self.encoder != SCRATCH and (self.skips or self.context):
             raise RecipeError(f"--encoder {self.encoder} always joins its features at every scale; "
                               f"{'--skips' if self.skips else '--context'} is for beta's own encoder")
+        if self.hints and self.encoder == SCRATCH:
+            raise RecipeError("--hints is for beta with a pretrained encoder (--encoder efficientnet-lite0)")
         if not 1 <= self.decoder_width <= MAX_WIDTH:
             raise RecipeError(f"--decoder-width goes from 1 to {MAX_WIDTH}")
         if alpha and self.loss == "classification":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from model import hints as hinting
 from model import inception, inference, metrics, modeldir
 from basics.errors import ModelError
 from tfrecords import contract as c
@@ -52,16 +53,27 @@ def on_records(model: "keras.Model", card: dict, data_dir: str, split: str, info
                       f"{split} records of {data_dir}", keep_examples, vividness, judge)
 
 
+def truth_points(ab: np.ndarray, count: int, index: int) -> list:
+    """count hints drawn from a photo's true ab [H, W, 2] (hints.from_truth), the same for the index-th photo
+    of a set whatever model is scored."""
+    return hinting.from_truth(ab, count, np.random.default_rng([index, count])) if count else []
+
+
 def on_batches(model: "keras.Model", card: dict, batches: Iterable, what: str, keep_examples: int = 0,
-               vividness: float = 1.0, judge: "Judge | None" = None) -> dict:
+               vividness: float = 1.0, judge: "Judge | None" = None, hint_points: int = 0) -> dict:
     """Metrics of `model` on batches as records.batches yields them (scaled l, ab, embedding?, source).
     judge: a semantic.Judge, whose ImageNet classes of each original, colorization and grey version
-    give the semantic test."""
+    give the semantic test. hint_points: that many colour hints per photo, drawn from its truth."""
     fusion = card["architecture"] == "fusion"
     per_image, examples = [], []
     for batch in batches:
         l_s, ab_s = batch["l"], batch["ab"]
-        pred = inference.vivid(inference.predict_ab(model, l_s, batch["embedding"] if fusion else None), vividness)
+        planes = None
+        if hint_points:
+            planes = np.stack([hinting.draw(truth_points(c.unscale_ab(ab), hint_points, len(per_image) + i),
+                                            *ab.shape[:2]) for i, ab in enumerate(ab_s)])
+        pred = inference.vivid(inference.predict_ab(model, l_s, batch["embedding"] if fusion else None, planes),
+                               vividness)
         triples = []
         for i, name in enumerate(batch["source"]):
             m, b, rgbs = _score(c.unscale_l(l_s[i]), pred[i], c.unscale_ab(ab_s[i]))
@@ -110,9 +122,10 @@ def photo_metrics(colour_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
 
 
 def on_photos(model: "keras.Model", card: dict, photos: Iterable[tuple[str, Any]], what: str, keep_examples: int = 0,
-              vividness: float = 1.0, judge: "Judge | None" = None) -> dict:
+              vividness: float = 1.0, judge: "Judge | None" = None, hint_points: int = 0) -> dict:
     """Colour photos, (name, encoded bytes or an ImageError to list) pairs -> metrics of their grey version
-    colorized at the model's size and compared at full size; photos without colour are skipped."""
+    colorized at the model's size and compared at full size; photos without colour are skipped.
+    hint_points: that many colour hints per photo, each the mean ab of a 5 x 5 square of the full-size truth."""
     embed = _embedder(card)
     per_image, examples, skipped = [], [], []
     for name, data in photos:
@@ -125,7 +138,9 @@ def on_photos(model: "keras.Model", card: dict, photos: Iterable[tuple[str, Any]
         except ImageError as e:
             skipped.append({"path": name, "reason": str(e)})
             continue
-        colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None, vividness)
+        points = truth_points(rgb_to_lab(rgb)[..., 1:], hint_points, len(per_image))
+        colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None, vividness,
+                                           points)
         per_image.append({"source": name, **photo_metrics(colour, rgb)})
         triple = (_rgb(rgb_to_lab(rgb)[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)), colour, rgb)
         if judge:

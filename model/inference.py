@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from model import hints as hinting
 from tfrecords import contract as c
 from basics import view
+from basics.errors import ModelError
 from basics.lab import lab_to_rgb_uint8, lab_to_rgb_uint16, lightness
 
 if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
@@ -49,6 +51,7 @@ class Compiled:
             self._forward = model.predict_on_batch
         self._one_shape = _on_accelerator()
         self._lock = threading.Lock()
+        self.takes_hints = hinting.takes_hints(model)
 
     def __call__(self, x):
         first = next(iter(x.values())) if isinstance(x, dict) else x
@@ -117,18 +120,27 @@ def merge(l_full: np.ndarray, ab_small: np.ndarray, bits: int = 8) -> np.ndarray
     return out
 
 
-def predict_ab(model: "keras.Model", l_inputs: np.ndarray, embeddings: np.ndarray | None = None) -> np.ndarray:
-    """Batch of [N, s, s, 1] scaled L (+ [N, D] embeddings) -> [N, s, s, 2] ab in Lab units."""
+def predict_ab(model: "keras.Model", l_inputs: np.ndarray, embeddings: np.ndarray | None = None,
+               hints: np.ndarray | None = None) -> np.ndarray:
+    """Batch of [N, s, s, 1] scaled L (+ [N, D] embeddings, + [N, s, s, 3] hint planes) -> [N, s, s, 2] ab in
+    Lab units. A model that takes hints and is given none gets empty planes: it colours on its own."""
     x = np.asarray(l_inputs, np.float32)
+    if hinting.takes_hints(model):
+        x = {"l": x, "hints": hinting.empty(*x.shape[:3]) if hints is None else np.asarray(hints, np.float32)}
+    elif hints is not None:
+        raise ModelError("this model takes no colour hints")
     if embeddings is not None:
         x = {"l": x, "embedding": np.asarray(embeddings, np.float32)}
     return c.unscale_ab(np.asarray(model(x, training=False)))
 
 
 def colorize_pixels(model: "keras.Model", pixels: np.ndarray, size: int, embedding: np.ndarray | None = None,
-                    vividness: float = 1.0) -> np.ndarray:
-    """One photo's pixels -> full-resolution colour uint8 RGB (no batching; for small jobs)."""
+                    vividness: float = 1.0, points: list | None = None) -> np.ndarray:
+    """One photo's pixels -> full-resolution colour uint8 RGB (no batching; for small jobs).
+    points: colour hints [(x, y, a, b), ...] (model/hints.py) for a model that takes them."""
     l_full = lightness(np.asarray(pixels))
-    ab = vivid(predict_ab(model, view.model_input(pixels, size)[None],
-                          None if embedding is None else np.asarray(embedding)[None])[0], vividness)
+    l_in = view.model_input(pixels, size)[None]
+    planes = hinting.draw(points, *l_in.shape[1:3])[None] if points else None
+    ab = vivid(predict_ab(model, l_in, None if embedding is None else np.asarray(embedding)[None], planes)[0],
+               vividness)
     return merge(l_full, ab)

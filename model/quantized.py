@@ -140,6 +140,8 @@ def inference_model(trained: keras.Model, temperature: float = DEFAULT_TEMPERATU
         if isinstance(trained.input, dict):  # fusion: the embedding of the whole photo is the same mirrored
             inputs = {k: keras.Input(v.shape[1:], name=k) for k, v in trained.input.items()}
             mirrored_in = {**inputs, "l": Mirror(name="mirror_in")(inputs["l"])}
+            if "hints" in inputs:  # the hints sit where their pixels do: mirrored with them
+                mirrored_in["hints"] = Mirror(name="mirror_hints")(inputs["hints"])
         else:
             inputs = keras.Input(trained.input.shape[1:], name="l")
             mirrored_in = Mirror(name="mirror_in")(inputs)

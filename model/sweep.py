@@ -24,7 +24,9 @@ IMAGE_SIZE = 128  # default --image-size
 DEFAULTS = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "rebalance": 0.8, "temperature": 0.38,
             "lr_schedule": "constant", "ema": False, "augment": "flip", "seeds": [1, 2], "vividness": [1.0],
             "temperatures": [0.38], "skips": False, "decoder_width": 1, "flips": [False], "weights": {},
-            "context": False, "encoder": "scratch", "encoder_training": "finetune", "checkpoint_parts_mb": 0}
+            "context": False, "encoder": "scratch", "encoder_training": "finetune", "checkpoint_parts_mb": 0,
+            "hints": False}
+HINT_POINTS = (1, 3, 10)  # a hints model is scored with that many hints from the truth too
 SCORED = ("auc", "acc@10", "psnr", "colourfulness", "hue_balanced_recall", "hue_recall")
 
 
@@ -119,14 +121,15 @@ def train_one(spec: dict) -> dict:
                              lr_schedule=spec["lr_schedule"], ema=spec["ema"], augment=spec["augment"],
                              skips=spec["skips"], decoder_width=spec["decoder_width"],
                              context=spec["context"], encoder=spec["encoder"],
-                             encoder_training=spec["encoder_training"])
-    train = ArrayBatches(train_a, recipe.batch_size, False, recipe.seed, True, augment=recipe.augment)
-    val = ArrayBatches(val_a, recipe.batch_size, False, recipe.seed, False)
+                             encoder_training=spec["encoder_training"], hints=spec["hints"])
+    train = ArrayBatches(train_a, recipe.batch_size, False, recipe.seed, True, augment=recipe.augment,
+                         hints=recipe.hints)
+    val = ArrayBatches(val_a, recipe.batch_size, False, recipe.seed, False, hints=recipe.hints)
     size = spec["image_size"]
     fields = training.model_fields(recipe, size, None)
     out = spec["out"]
 
-    def val_scores(model: Any, vividness: float = 1.0, arrays: dict | None = None) -> dict:
+    def val_scores(model: Any, vividness: float = 1.0, arrays: dict | None = None, hint_points: int = 0) -> dict:
         """The val split of the records named, else the arrays (the held-out sources', or the random split's)."""
         if spec["val_records"] and arrays is None:
             info = c.read_dataset_json(spec["val_records"])
@@ -135,7 +138,7 @@ def train_one(spec: dict) -> dict:
         named = {**arrays, "source": [f"val/{j}" for j in range(len(arrays["l"]))]}
         return evaluate.on_batches(model, fields, records.array_batches(named, evaluate.PREDICT_BATCH),
                                    "held-out sources" if held_out and arrays is val_a else "val arrays",
-                                   vividness=vividness)
+                                   vividness=vividness, hint_points=hint_points)
 
     def weights() -> np.ndarray:  # as model.train.bin_weights, from REBALANCE_SAMPLE photos spread over every source
         every = max(1, len(train_a["ab"]) // training.REBALANCE_SAMPLE)
@@ -170,6 +173,9 @@ def train_one(spec: dict) -> dict:
                           "val_grey_auc": val_m["grayscale_baseline"]["auc"],
                           "samples_grey_auc": smp["grayscale_baseline"]["auc"] if smp else None,
                           "samples_original_colourfulness": smp["original"]["colourfulness"] if smp else None}
+        for n in HINT_POINTS if spec["hints"] else ():  # the held-out set with hints drawn from its truth
+            hinted = val_scores(decoded, v, hint_points=n)["model"]
+            scores[f"T{t} x{v}" + (" flip" if flip else "") + f" {n} points"] = {"val": {k: hinted[k] for k in SCORED}}
     val_losses = checkpoints.history_column(out, "val_loss")  # resumed runs' earlier epochs too
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else None
     result = {**spec, "train_photos": int(len(train_a["l"])), "val_photos": int(len(val_a["l"])),

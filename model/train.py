@@ -39,7 +39,7 @@ def compiled_model(recipe: Recipe, size: int, embedding_dim: int | None, bin_wei
                    steps_per_epoch: int | None = None) -> keras.Model:
     """The recipe's network, compiled with its loss and Adam (with EMA weights if asked)."""
     model = networks.build(recipe.architecture, size, embedding_dim, recipe.head, recipe.skips, recipe.decoder_width,
-                           recipe.context, recipe.encoder, recipe.encoder_training)
+                           recipe.context, recipe.encoder, recipe.encoder_training, hints=recipe.hints)
     loss = quantized.SoftEncodedCrossEntropy(bin_weights) if recipe.loss == "classification" else recipe.loss
     optimizer = keras.optimizers.Adam(learning_rate_of(recipe, steps_per_epoch), use_ema=recipe.ema,
                                       ema_momentum=EMA_MOMENTUM)
@@ -151,6 +151,7 @@ def training_card(recipe: Recipe, epochs: int, checkpoint: str, seconds: float, 
             "lr_schedule": recipe.lr_schedule, "ema": recipe.ema, "augment": recipe.augment,
             "vividness": recipe.vividness, "skips": recipe.skips, "decoder_width": recipe.decoder_width,
             "context": recipe.context, "encoder": recipe.encoder, "encoder_training": recipe.encoder_training,
+            "hints": recipe.hints,
             "loss": recipe.loss_description(quantized.NUM_BINS), "optimizer": "adam",
             "seed": recipe.seed, "checkpoint": checkpoint, "seconds_this_run": round(seconds, 1),
             "final_history": {k: float(v[-1]) for k, v in history.items()}}
@@ -159,7 +160,7 @@ def training_card(recipe: Recipe, epochs: int, checkpoint: str, seconds: float, 
 def model_fields(recipe: Recipe, image_size: int, embedding: dict | None) -> dict:
     """What the card says of the network a recipe builds (modeldir.check_card reads it back)."""
     return {"architecture": recipe.architecture, "image_size": image_size, "embedding": embedding, "head": recipe.head,
-            "encoder": encoder_fields(recipe)}
+            "encoder": encoder_fields(recipe), "hints": recipe.hints}
 
 
 def train_network(recipe: Recipe, out: str, fields: dict, train: Any, val: Any, weights: np.ndarray | None, data: dict,
@@ -197,7 +198,8 @@ def train_on_records(recipe: Recipe, data_dir: str, out: str, resume: bool = Fal
         raise ModelError(f"{data_dir} has no embeddings; the fusion model needs them (or use --architecture beta)")
     keras.utils.set_random_seed(recipe.seed)
     fields = model_fields(recipe, info["image_size"], embedding)
-    train, val = datasets(data_dir, info, recipe.batch_size, recipe.architecture == "fusion", recipe.seed, recipe.augment)
+    train, val = datasets(data_dir, info, recipe.batch_size, recipe.architecture == "fusion", recipe.seed, recipe.augment,
+                          recipe.hints)
     weights = (lambda: bin_weights(recipe, data_dir, info)) if recipe.loss == "classification" else None
 
     def score(final: keras.Model) -> dict:

@@ -1,7 +1,9 @@
 """Training input, on any Keras backend: tf.data on TensorFlow, a keras.utils.PyDataset of NumPy
 arrays elsewhere. Both shuffle, flip L and ab alike at random, with augment="zoom" also crop a random
 square of ZOOM_RANGE of the side and resize it back (bilinear, L and ab alike), and read
-`devices.usable_count` records an epoch."""
+`devices.usable_count` records an epoch. A model that takes colour hints gets, in training, hints drawn from
+each batch's own ab (model/hints.sample_planes, after the flips and crops, so they sit on the colours the model
+is asked for); in validation none: its loss is the automatic colorization's."""
 import logging
 from typing import Any
 
@@ -9,6 +11,7 @@ import keras
 import numpy as np
 
 import tfrecords
+from model import hints as hinting
 from model.devices import backend, training_devices, usable_count
 from basics.errors import ModelError
 from tfrecords import contract as c
@@ -46,13 +49,15 @@ def crop_and_resize(images: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.einsum("nxt,nytc->nyxc", _interpolation(boxes[:, 1], boxes[:, 3], s), rows, optimize=True)
 
 
-def _split_inputs(d, fusion):
+def _split_inputs(d, fusion, hints=False):
+    if hints:
+        return {"l": d["l"], "hints": d["hints"]}, d["ab"]
     x = {"l": d["l"], "embedding": d["embedding"]} if fusion else d["l"]
     return x, d["ab"]
 
 
 def tf_dataset(data_dir: str, split: str, info: dict, batch_size: int, fusion: bool, seed: int, training: bool,
-               replicas: int = 1, augment: str = "flip") -> Any:
+               replicas: int = 1, augment: str = "flip", hints: bool = False) -> Any:
     """tfrecords.load -> shuffle -> random horizontal flip (L and ab alike) -> batch -> prefetch.
 
     Reads usable_count() records an epoch: full training batches, no device left with an empty share.
@@ -81,7 +86,6 @@ def tf_dataset(data_dir: str, split: str, info: dict, batch_size: int, fusion: b
                 return {**d, "l": out[..., :1], "ab": out[..., 1:]}
             keys = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
             ds = tf.data.Dataset.zip((ds, keys)).map(zoom, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(lambda d: _split_inputs(d, fusion), num_parallel_calls=tf.data.AUTOTUNE)
     count = info["counts"]["per_split"][split]
     usable = usable_count(count, batch_size, replicas, training)
     ds = ds.take(usable) if usable < count else ds
@@ -89,16 +93,29 @@ def tf_dataset(data_dir: str, split: str, info: dict, batch_size: int, fusion: b
     steps = usable // batch_size if drop else -(-usable // batch_size)
     # Records files do not know their length; the count in dataset.json does (a cosine schedule needs it).
     ds = ds.batch(batch_size, drop_remainder=drop).apply(tf.data.experimental.assert_cardinality(steps))
+    if hints:  # drawn per batch by the same NumPy function ArrayBatches uses
+        rng = np.random.default_rng([seed, 7])
+
+        def planes(ab: np.ndarray) -> np.ndarray:
+            return (hinting.sample_planes(ab, rng) if training
+                    else hinting.empty(len(ab), ab.shape[1], ab.shape[2]))
+
+        def add_hints(d: dict) -> dict:
+            p = tf.numpy_function(planes, [d["ab"]], tf.float32, stateful=True)
+            side = info["image_size"]
+            return {**d, "hints": tf.ensure_shape(p, [None, side, side, hinting.CHANNELS])}
+        ds = ds.map(add_hints)
+    ds = ds.map(lambda d: _split_inputs(d, fusion, hints), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
 class ArrayBatches(keras.utils.PyDataset):
     """Batches of a split held in memory as NumPy arrays (records read in pure Python)."""
 
-    def __init__(self, arrays, batch_size, fusion, seed, training, replicas=1, augment="flip"):
+    def __init__(self, arrays, batch_size, fusion, seed, training, replicas=1, augment="flip", hints=False):
         super().__init__()
         self.arrays, self.batch_size, self.fusion, self.seed, self.training = arrays, batch_size, fusion, seed, training
-        self.augment = augment
+        self.augment, self.hints = augment, hints
         self.epoch = 0
         self.order = np.arange(len(arrays["l"]))
         self.usable = usable_count(len(self.order), batch_size, replicas, training)  # as tf_dataset
@@ -126,10 +143,14 @@ class ArrayBatches(keras.utils.PyDataset):
                 both = crop_and_resize(np.concatenate([l, ab], axis=-1), boxes)
                 l, ab = both[..., :1], both[..., 1:]
         d = {"l": l, "ab": ab, "embedding": a.get("embedding", np.zeros((len(a["l"]), 0)))[idx]}
-        return _split_inputs(d, self.fusion)
+        if self.hints:
+            d["hints"] = (hinting.sample_planes(ab, np.random.default_rng([self.seed, self.epoch, i, 7]))
+                          if self.training else hinting.empty(*l.shape[:3]))
+        return _split_inputs(d, self.fusion, self.hints)
 
 
-def datasets(data_dir: str, info: dict, batch_size: int, fusion: bool, seed: int, augment: str = "flip") -> tuple[Any, Any]:
+def datasets(data_dir: str, info: dict, batch_size: int, fusion: bool, seed: int, augment: str = "flip",
+             hints: bool = False) -> tuple[Any, Any]:
     """(training input, validation input or None) for the records in data_dir."""
     counts = info["counts"]["per_split"]
     replicas = len(training_devices())
@@ -148,7 +169,7 @@ def datasets(data_dir: str, info: dict, batch_size: int, fusion: bool, seed: int
 
     def make(split: str, training: bool) -> Any:
         if backend() == "tensorflow":
-            return tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas, augment)
+            return tf_dataset(data_dir, split, info, batch_size, fusion, seed, training, replicas, augment, hints)
         return ArrayBatches(tfrecords.read_arrays(data_dir, split), batch_size, fusion, seed, training, replicas,
-                            augment)
+                            augment, hints)
     return make("train", True), (make("val", False) if val_used else None)

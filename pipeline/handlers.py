@@ -9,7 +9,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
-from model import inference, modeldir
+from model import hints, inference, modeldir
 from model.inception import WeightsError, build_inception, preprocess
 from model.inference import Compiled
 from tfrecords import contract as c
@@ -114,6 +114,8 @@ class ColorizationModelHandler(ModelHandler):
             x = {"l": np.stack([b[0] for b in batch]), "embedding": np.stack([b[1] for b in batch])}
         else:
             x = np.stack(batch)
+            if model.takes_hints:
+                x = {"l": x, "hints": hints.empty(*x.shape[:3])}
         ab = inference.vivid(c.unscale_ab(np.asarray(model(x))), self._vividness)
         return [PredictionResult(None, a) for a in ab]
 
