@@ -32,6 +32,10 @@ def parser() -> argparse.ArgumentParser:
                    help="write into an --output folder that holds files this tool did not write (refused otherwise); "
                         "those files are never taken as done, and a photo whose copy would land on one is a "
                         "listed failure unless --overwrite")
+    p.add_argument("--hints", default=None, metavar="FILE",
+                   help="colours you know, pinned on photos: JSON Lines, one photo a line, {\"path\": \"a/b.jpg\", "
+                        "\"points\": [[x, y, \"#rrggbb\"], ...]}, x and y fractions of the photo's width and height "
+                        "(the gallery's photo pages write it); a photo whose hints changed is redone")
     p.add_argument("--share-model", action="store_true", help=SHARE_HELP)
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.add_argument("--max-file-mb", type=positive_int, default=DEFAULT_MAX_FILE_MB,
@@ -47,7 +51,7 @@ def options(argv: list[str]) -> RunOptions:
     return RunOptions(input=args.input, output=args.output, model=args.model, overwrite=args.overwrite,
                       batch_size=args.batch_size, max_pixels=args.max_pixels, vividness=args.vividness,
                       share_model=args.share_model, max_file_mb=args.max_file_mb, verbose=args.verbose,
-                      beam_args=beam_args, allow_foreign=args.allow_foreign)
+                      beam_args=beam_args, allow_foreign=args.allow_foreign, hints=args.hints)
 
 
 def job(argv: list[str], test_pipeline: Any = None) -> Any:

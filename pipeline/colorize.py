@@ -27,7 +27,7 @@ from basics import photos
 from basics.errors import reason_of
 from basics.paths import readable, wire
 from model import modeldir
-from pipeline import gallery, ledger, outputs, sources
+from pipeline import gallery, hintsfile, ledger, outputs, sources
 from pipeline.beam_support import (COUNTS_FILE, TALLY, CountOutcomes, Spread, WriteFailures, chunk_size, failure_line,
                                    log, write_json)
 from pipeline.handlers import ColorizationModelHandler, EmbedInception
@@ -42,13 +42,21 @@ REPORT, FAILURES, SKIPPED, LOG = "_report.json", "_failures.jsonl", "_skipped.js
 
 def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.OutputTree, files: list,
           archives_: list[str], prefailed: list, progress_folder: str | None = None,
-          folders_skipped: list | None = None) -> None:
+          folders_skipped: list | None = None, hints: dict | None = None) -> None:
     """Adds the colorize graph to pipeline `p`, writing into `tree`, with the model `card` describes;
-    folders_skipped: (path, why) of the folders the listing did not enter, listed with the skipped files."""
+    folders_skipped: (path, why) of the folders the listing did not enter, listed with the skipped files;
+    hints: {origin: points} (pipeline/hintsfile.read), each photo's put in its own element."""
     size, fusion = card["image_size"], card["architecture"] == "fusion"
     made_with = ledger.settings(card, options.vividness)
-    elements = [Input(wire(f.path), wire(f.relpath), False) for f in files] + \
-               [Input(wire(a), wire(posixpath.basename(a)), True) for a in archives_]
+    hints = hints or {}
+
+    def own(origin: str) -> tuple:
+        return ((origin, hints[origin]),) if origin in hints else ()
+
+    def members(archive: str) -> tuple:
+        return tuple((o, v) for o, v in hints.items() if o.startswith(readable(archive) + "!"))
+    elements = [Input(wire(f.path), wire(f.relpath), False, own(readable(f.relpath))) for f in files] + \
+               [Input(wire(a), wire(posixpath.basename(a)), True, members(a)) for a in archives_]
     read = (p | "ListInputs" >> beam.Create(elements)
             | "Spread" >> Spread(chunk_size(len(elements), options.batch_size))
             | "ReadPhotos" >> beam.ParDo(ReadPhotos(tree.root, options.overwrite, options.max_file_mb << 20,
@@ -62,7 +70,8 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
     if archives_:  # members come out of one archive element: spread them before the heavy work
         photos_ = photos_ | "SpreadMembers" >> Spread(options.batch_size)
     prepared = photos_ | "PrepareModelInput" >> beam.ParDo(
-        PrepareModelInput(size, options.max_pixels, fusion, progress_folder)).with_outputs("failed", TALLY, main="ok")
+        PrepareModelInput(size, options.max_pixels, fusion, progress_folder, with_hints=bool(card.get("hints")))
+    ).with_outputs("failed", TALLY, main="ok")
     examples = prepared.ok
     if fusion:
         spec = modeldir.embedding_of(card)
@@ -78,7 +87,8 @@ def build(p: beam.Pipeline, options: RunOptions, card: dict, tree: outputs.Outpu
         WritePhotos(tree.root, options.max_pixels, made_with, progress_folder)).with_outputs("failed", TALLY, main="ok")
     written_multi = (multi
                      | "KeyByPhoto" >> beam.Map(lambda kv: (kv[0].relpath, ColouredFrame(
-                         kv[0].frame, kv[0].origin, kv[0].data, kv[1].inference.astype(np.float16), kv[0].mtime_ns)))
+                         kv[0].frame, kv[0].origin, kv[0].data, kv[1].inference.astype(np.float16), kv[0].mtime_ns,
+                         kv[0].points)))
                      | "GroupFrames" >> beam.GroupByKey()
                      | "WriteMultiFrame" >> beam.ParDo(
                          WriteMultiFrame(tree.root, options.max_pixels, made_with, progress_folder))
@@ -97,6 +107,13 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> RunR
         raise sources.InputError(f"no files found in {readable(options.input)}: nothing to colorize")
     # The workers would find a broken model only after the pipeline started, once per worker.
     _, card = modeldir.load(options.model)
+    hints = None
+    if options.hints:  # read and checked whole before any work: a wrong line is one error, not a half-done run
+        if not card.get("hints"):
+            raise hintsfile.HintsError(f"the model {options.model or '(shipped default)'} takes no colour hints: run "
+                                       "without --hints, or with a model trained with them (colorize train --hints)")
+        hints = hintsfile.read(options.hints, {readable(f.relpath) for f in files} | {e[0] for e in prefailed},
+                               {readable(a) for a in archives_})
     n_listed = len(files) + len(prefailed)
     files, collisions = resolve_collisions(files)
     prefailed = prefailed + collisions
@@ -136,7 +153,7 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> RunR
     job = Launch("run", options.output, LOG, ("_failures", "_skipped"), total, options.beam_args, options.verbose,
                  record=(REPORT, FAILURES, SKIPPED, LOG), in_process=in_process)
     return launch(job, lambda p, tree, progress_folder: build(p, options, card, tree, files, archives_, prefailed,
-                                                              progress_folder, folders_skipped),
+                                                              progress_folder, folders_skipped, hints),
                   report, test_pipeline, finish)
 
 

@@ -38,6 +38,11 @@ def settings(card: dict, vividness: float) -> dict:
     return {"model": model_id(card), "vividness": float(vividness)}
 
 
+def with_hints(made_with: dict, points: tuple) -> dict:
+    """A photo's settings with its colour hints (--hints): a copy made with other hints, or none, is redone."""
+    return {**made_with, "hints": [list(p) for p in points]} if points else made_with
+
+
 def ledger_of(out_relpath: str) -> str:
     """Where the record of the colour copy at out_relpath (relative to --output) lies, relative to --output."""
     return f"{LEDGER}/{out_relpath}.json"
@@ -73,6 +78,8 @@ def decide(raw: bytes | None, out: str, made_with: dict, size: int, mtime_ns: in
     if done.get("state") == WRITING:  # its run was killed while writing it: the copy is this tool's, redo it
         return None
     if done.get("bytes") != size or any(done.get(k) != v for k, v in made_with.items()):
+        return None
+    if done.get("hints") and "hints" not in made_with:  # made with hints, asked for without: redo it
         return None
     if mtime_ns is not None and done.get("mtime_ns") == mtime_ns:
         return "skipped_done"

@@ -18,6 +18,7 @@ class RunOptions:
     verbose: bool              # libraries' logs instead of a progress bar
     beam_args: tuple[str, ...] = ()  # the Beam / Dataflow pipeline options, as given
     allow_foreign: bool = False  # write into a non-empty folder this tool never wrote into
+    hints: str | None = None   # a hints file (pipeline/hintsfile.py): colours a reviewer pinned on photos
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The steps of `colorize run` (pipeline/colorize.py draws the graph): what flows between them and the DoFns.
 
     Input --ReadPhotos (skip what is done: pipeline/ledger.py; expand archives)--> Photo
-    Photo --PrepareModelInput (one element per frame or page)--> (FrameKey, L at the model's size)
+    Photo --PrepareModelInput (one element per frame or page)--> (FrameKey, L at the model's size [, its hints]))
     (FrameKey, PredictionResult) --WritePhotos / WriteMultiFrame (own L + upsampled ab, the record, thumbnails)-->
 """
 import itertools
@@ -19,6 +19,7 @@ from basics.paths import is_remote, readable, unwire, wire
 from model import inference
 from pipeline import archives, gallery, ledger, outputs, progress, sources
 from pipeline.beam_support import PHOTO_ERRORS, failure, log, tally
+from pipeline.handlers import Hinted
 from tfrecords import contract as c
 
 SKIP_REASONS = {"skipped_not_image": "not an image: its name ends in none of " + " ".join(photos.IMAGE_EXTENSIONS),
@@ -29,18 +30,22 @@ SKIP_REASONS = {"skipped_not_image": "not an image: its name ends in none of " +
 # What flows between the DoFns. Paths travel as bytes (basics.paths.wire): names that are not UTF-8 keep
 # their exact bytes; `origin` is the readable name reports give (RELPATH, or ARCHIVE!MEMBER).
 class Input(NamedTuple):
-    """A listed input: a photo, or an archive to expand."""
+    """A listed input: a photo, or an archive to expand; hints: ((origin, points), ...) of the photo, or of the
+    archive's members, from `--hints` (pipeline/hintsfile.py): they travel with their photos."""
     path: bytes
     relpath: bytes
     archive: bool
+    hints: tuple = ()
 
 
 class Photo(NamedTuple):
-    """A photo's encoded bytes, read within the limits, and the input's modification time (None: it has none)."""
+    """A photo's encoded bytes, read within the limits, the input's modification time (None: it has none) and its
+    colour hints ((x, y, a, b), ...)."""
     relpath: bytes
     origin: str
     data: bytes
     mtime_ns: int | None
+    points: tuple = ()
 
 
 class FrameKey(NamedTuple):
@@ -52,6 +57,7 @@ class FrameKey(NamedTuple):
     frame: int
     frames: int
     mtime_ns: int | None
+    points: tuple = ()
 
 
 class ColouredFrame(NamedTuple):
@@ -61,6 +67,7 @@ class ColouredFrame(NamedTuple):
     data: bytes | None
     ab: np.ndarray
     mtime_ns: int | None
+    points: tuple = ()
 
 
 def output_relpath(relpath: str) -> str:
@@ -86,9 +93,10 @@ class ReadPhotos(progress.Counting, beam.DoFn):
     def process(self, element: Input) -> Iterator[Any]:
         path, relpath = unwire(element.path), unwire(element.relpath)
         origin = readable(relpath)
+        hints = dict(element.hints)
         try:
             if element.archive:
-                yield from self._expand(path)
+                yield from self._expand(path, hints)
                 return
             if not photos.is_image_name(relpath):  # skipped by its name: never stat'ed, never read
                 yield from self._skipped("skipped_not_image", origin)
@@ -99,11 +107,13 @@ class ReadPhotos(progress.Counting, beam.DoFn):
             else:
                 st = os.stat(path)
                 size, mtime = st.st_size, st.st_mtime_ns
+            points = hints.get(origin, ())
             if (skip := self._skip(relpath, lambda: size, mtime,
-                                   lambda: sources.read_file(path, self.max_bytes, None))) is not None:
+                                   lambda: sources.read_file(path, self.max_bytes, None), points)) is not None:
                 yield from self._skipped(skip, origin)
             else:
-                yield Photo(element.relpath, origin, sources.read_file(path, self.max_bytes, self.check_head), mtime)
+                yield Photo(element.relpath, origin, sources.read_file(path, self.max_bytes, self.check_head), mtime,
+                            points)
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
@@ -116,18 +126,19 @@ class ReadPhotos(progress.Counting, beam.DoFn):
         yield tally(skip)
         yield beam.pvalue.TaggedOutput("skipped", (origin, SKIP_REASONS[skip]))
 
-    def _skip(self, relpath, size, mtime_ns, content):
+    def _skip(self, relpath, size, mtime_ns, content, points=()):
         """Why an input is skipped, or None to colorize it (ledger.decide: size() its bytes' count, mtime_ns its
-        time or None, content() its bytes). A file in the way that this tool did not write from this input is an
-        ImageError (a listed failure): never taken as done, never replaced without --overwrite."""
+        time or None, content() its bytes, points its hints). A file in the way that this tool did not write from
+        this input is an ImageError (a listed failure): never taken as done, never replaced without --overwrite."""
         if not photos.is_image_name(relpath):
             return "skipped_not_image"
         out = output_relpath(relpath)
         if self.overwrite or not self.tree.exists(out):
             return None
-        return ledger.decide(self.tree.read(ledger.ledger_of(out)), out, self.made_with, size(), mtime_ns, content)
+        return ledger.decide(self.tree.read(ledger.ledger_of(out)), out, ledger.with_hints(self.made_with, points),
+                             size(), mtime_ns, content)
 
-    def _expand(self, path):
+    def _expand(self, path, hints):
         """Reads an archive's members one at a time; one member's bytes at most are in memory."""
         taken = {}  # output relpath -> the member that got it first
         with remote.open_read(path) as f:
@@ -153,25 +164,27 @@ class ReadPhotos(progress.Counting, beam.DoFn):
                                 data.append(sources.read_bounded(stream, m.size, self.max_bytes, self.check_head))
                         return data[0]
                     # a member's own time is not trusted to vouch for it (archivers set it freely): its bytes do
-                    if (skip := self._skip(relpath, lambda m=m: m.size, None, content)) is not None:
+                    points = hints.get(origin, ())
+                    if (skip := self._skip(relpath, lambda m=m: m.size, None, content, points)) is not None:
                         yield from self._skipped(skip, origin)
                         continue
-                    yield Photo(wire(relpath), origin, content(), None)
+                    yield Photo(wire(relpath), origin, content(), None, points)
                 except PHOTO_ERRORS as e:
                     self.ticker.tick()
                     yield failure(origin, e)
 
 
 class PrepareModelInput(progress.Counting, beam.DoFn):
-    """Photo -> (FrameKey, example): L at the model's size [+ grey 299 for Inception], one element per frame of
-    an animation / page of a TIFF."""
+    """Photo -> (FrameKey, example): L at the model's size [+ grey 299 for Inception] [as handlers.Hinted with
+    its hints, for a model that takes them], one element per frame of an animation / page of a TIFF (the hints
+    hold for every frame)."""
 
-    def __init__(self, size, max_pixels, with_grey, progress_folder=None):
+    def __init__(self, size, max_pixels, with_grey, progress_folder=None, with_hints=False):
         self.size, self.max_pixels, self.with_grey = size, max_pixels, with_grey
-        self.progress_folder = progress_folder
+        self.progress_folder, self.with_hints = progress_folder, with_hints
 
     def process(self, element: Photo) -> Iterator[Any]:
-        relpath, origin, data, mtime = element
+        relpath, origin, data, mtime, points = element
         try:
             prepared = []
             # JPEGs decode at reduced scale here: only the model-size L is needed now.
@@ -181,8 +194,9 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
                                                                                           view.INFERENCE_VIEW))):
                     prepared.append(tally("had_colour"))  # a tinted (sepia) print scanned in colour
                 l_small = view.model_input(pixels, self.size)
-                example = (l_small, view.inception_input(pixels)) if self.with_grey else l_small
-                prepared.append((FrameKey(relpath, origin, data if i == 0 else None, i, n, mtime), example))
+                example = ((l_small, view.inception_input(pixels)) if self.with_grey
+                           else Hinted(l_small, points) if self.with_hints else l_small)
+                prepared.append((FrameKey(relpath, origin, data if i == 0 else None, i, n, mtime, points), example))
         except PHOTO_ERRORS as e:
             self.ticker.tick()
             yield failure(origin, e)
@@ -230,9 +244,10 @@ class WritePhotos(progress.Counting, beam.DoFn):
 
     def process(self, element: tuple) -> Iterator[Any]:
         key, result = element
-        yield from self.write(key.relpath, key.origin, key.data, key.mtime_ns, [result.inference])
+        yield from self.write(key.relpath, key.origin, key.data, key.mtime_ns, [result.inference], key.points)
 
-    def write(self, relpath: str, origin: str, data: bytes, mtime_ns: int | None, abs_small: list) -> Iterator[Any]:
+    def write(self, relpath: str, origin: str, data: bytes, mtime_ns: int | None, abs_small: list,
+              points: tuple = ()) -> Iterator[Any]:
         out = output_relpath(unwire(relpath))
         first = []  # the first frame's (colour, pixels), kept for the gallery's thumbnails
         try:
@@ -242,7 +257,7 @@ class WritePhotos(progress.Counting, beam.DoFn):
             # final record leaves a copy the next run knows for its own and redoes, never one it takes for a file
             # of the user's. After it, the final record; one that cannot be written (a full disk) takes the copy
             # with it, or the next run would find a copy it cannot vouch for.
-            done = ledger.record(origin, data, mtime_ns, self.made_with)  # the input hashed once
+            done = ledger.record(origin, data, mtime_ns, ledger.with_hints(self.made_with, points))  # hashed once
             self.tree.write(record, ledger.encoded(done, ledger.WRITING))
             self.tree.write(out, encoding.encode(style, keeping_first(frames, first)))
             try:
@@ -270,4 +285,5 @@ class WriteMultiFrame(WritePhotos):
     def process(self, element: tuple) -> Iterator[Any]:
         relpath, parts = element
         parts = sorted(parts, key=lambda p: p.frame)
-        yield from self.write(relpath, parts[0].origin, parts[0].data, parts[0].mtime_ns, [p.ab for p in parts])
+        yield from self.write(relpath, parts[0].origin, parts[0].data, parts[0].mtime_ns, [p.ab for p in parts],
+                              parts[0].points)

@@ -43,7 +43,7 @@ def test_read_photos_reads_images_skips_others_and_what_is_done(tmp_path, photos
     fn = read_photos(tmp_path / "out")
     element = steps.Input(wire(str(tmp_path / "in" / "a.jpg")), b"a.jpg", False)
     mtime = os.stat(tmp_path / "in" / "a.jpg").st_mtime_ns
-    assert list(fn.process(element)) == [(b"a.jpg", "a.jpg", data, mtime)]
+    assert list(fn.process(element)) == [(b"a.jpg", "a.jpg", data, mtime, ())]
     notes = steps.Input(wire(str(tmp_path / "in" / "notes.txt")), b"notes.txt", False)
     main, tags = tagged(fn.process(notes))  # counted by the pipeline, and listed with why
     assert main == [] and tags["tally"] == ["skipped_not_image"] and tags["skipped"][0][0] == "notes.txt"
@@ -68,7 +68,7 @@ def test_read_photos_expands_a_zip_member_by_member(tmp_path, photos):
         z.writestr("big.jpg", big)
     fn = read_photos(tmp_path / "out", max_bytes=(len(small) + len(big)) // 2)
     main, tags = tagged(fn.process(steps.Input(wire(str(archive)), b"box.zip", True)))
-    assert [(rel, origin, mtime) for rel, origin, _, mtime in main] == [(b"one.jpg", f"{archive}!one.jpg", None)]
+    assert [(rel, origin, mtime) for rel, origin, _, mtime, _ in main] == [(b"one.jpg", f"{archive}!one.jpg", None)]
     assert sorted(path for path, _ in tags["failed"]) == [f"{archive}!../two.jpg", f"{archive}!big.jpg"]
     assert tags["tally"] == ["matched"] * 3  # members are counted as they are found
 
@@ -80,7 +80,7 @@ def test_prepare_model_input_yields_one_element_per_frame(photos):
     fn = steps.PrepareModelInput(64, c.DEFAULT_MAX_PIXELS, with_grey=False)
     fn.setup()
     out = list(fn.process(steps.Photo(b"anim.gif", "anim.gif", buf.getvalue(), 7)))
-    assert [key[3:] for key, _ in out] == [(0, 3, 7), (1, 3, 7), (2, 3, 7)]
+    assert [key[3:6] for key, _ in out] == [(0, 3, 7), (1, 3, 7), (2, 3, 7)]
     assert out[0][0][2] == buf.getvalue() and out[1][0][2] is None  # only frame 0 carries the bytes
     assert all(x.shape == (64, 64, 1) and -1 <= x.min() <= x.max() <= 1 for _, x in out)
     _, tags = tagged(fn.process(steps.Photo(b"bad.jpg", "bad.jpg", b"\xff\xd8\xff garbage", None)))
