@@ -32,6 +32,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--report", required=True, help="folder for metrics.json and comparison.png")
     p.add_argument("--vividness", type=non_negative_float, default=1.0,
                    help="scales the predicted colours' chroma, as 'colorize run --vividness' (default 1)")
+    p.add_argument("--hint-points", type=int, default=0, metavar="N",
+                   help="give a model that takes colour hints N points per photo, each the mean colour of a 5x5 "
+                        "square of the original at a random place (the same places for every model): how much a "
+                        "reviewer's clicks would help (default 0, the automatic colorization)")
     p.add_argument("--no-semantic", action="store_true",
                    help="skip the semantic test (an ImageNet classifier's top-1 class of each colorization against "
                         "the original's; it needs the [encoders] extra and costs a classifier pass per photo)")
@@ -40,6 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.held_out and not args.images:
         p.error("--held-out picks photos of --images folders; records keep their split (--split)")
+    if not 0 <= args.hint_points <= 100:
+        p.error(f"--hint-points {args.hint_points}: from 0 to 100")
     return args
 
 
@@ -73,19 +79,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         import_tensorflow_quietly()  # once the flags are good: loading the model imports it
     model, card = modeldir.load(args.model)
+    if args.hint_points and not card.get("hints"):
+        raise UserError(f"--hint-points {args.hint_points}: the model {args.model or '(shipped default)'} takes no "
+                        "colour hints")
     judge, why_not = (None, "--no-semantic") if args.no_semantic else semantic.judge_for(card)
     if args.data:
         info = c.read_dataset_json(args.data)
         result = evaluate.on_records(model, card, args.data, args.split, info, args.limit, COMPARISON_ROWS,
-                                     args.vividness, judge)
+                                     args.vividness, judge, args.hint_points)
     else:
         what = ("held-out " if args.held_out else "") + "photos in " + ", ".join(args.images)
         photos = ((f"{folder.rstrip('/')}/{name}" if len(args.images) > 1 else name, data)
                   for folder in args.images for name, data in photos_in(folder, args.held_out))
-        result = evaluate.on_photos(model, card, photos, what, COMPARISON_ROWS, args.vividness, judge)
+        result = evaluate.on_photos(model, card, photos, what, COMPARISON_ROWS, args.vividness, judge,
+                                    args.hint_points)
     if why_not:
         result["semantic_skipped"] = why_not
     result["vividness"] = args.vividness
+    result["hint_points"] = args.hint_points
     print(evaluate.write_report(result, args.report, args.model, card))
     print(f"wrote {args.report}/metrics.json and comparison.png")
     return 0

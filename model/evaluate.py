@@ -42,7 +42,8 @@ def _score(l, pred_ab, true_ab):
 
 
 def on_records(model: "keras.Model", card: dict, data_dir: str, split: str, info: dict, limit: int | None = None,
-               keep_examples: int = 0, vividness: float = 1.0, judge: "Judge | None" = None) -> dict:
+               keep_examples: int = 0, vividness: float = 1.0, judge: "Judge | None" = None,
+               hint_points: int = 0) -> dict:
     """Metrics of `model` on a split of records, at the records' size."""
     if card["architecture"] == "fusion":
         c.check_same_embedding(modeldir.embedding_of(card), c.EmbeddingSpec.from_dict(info.get("embedding")),
@@ -50,7 +51,7 @@ def on_records(model: "keras.Model", card: dict, data_dir: str, split: str, info
     if info["image_size"] != card["image_size"]:
         raise ModelError(f"records are {info['image_size']} px, the model takes {card['image_size']} px")
     return on_batches(model, card, records.batches(data_dir, split, PREDICT_BATCH, info=info, limit=limit),
-                      f"{split} records of {data_dir}", keep_examples, vividness, judge)
+                      f"{split} records of {data_dir}", keep_examples, vividness, judge, hint_points)
 
 
 def truth_points(ab: np.ndarray, count: int, index: int) -> list:
