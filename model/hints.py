@@ -47,10 +47,10 @@ def sample_planes(ab_scaled: np.ndarray, rng: np.random.Generator) -> np.ndarray
 
 
 def draw(points: list, h: int, w: int, half: int = VIEW_HALF) -> np.ndarray:
-    """[(x, y, a, b), ...] (fractions of the photo's sides, Lab ab) -> [h, w, CHANNELS], one square each;
-    a later point is drawn over an earlier one where they meet."""
+    """[(x, y, a, b[, anything]), ...] (fractions of the photo's sides, Lab ab; a hints file's points also keep
+    the colour as written) -> [h, w, CHANNELS], one square each; a later point is drawn over an earlier one."""
     plane = empty(1, h, w)[0]
-    for x, y, a, b in points:
+    for x, y, a, b, *_ in points:
         cy, cx = min(h - 1, int(y * h)), min(w - 1, int(x * w))
         sl = (slice(max(0, cy - half), cy + half + 1), slice(max(0, cx - half), cx + half + 1))
         plane[sl + (slice(0, 2),)] = c.scale_ab(np.array([a, b], np.float32))

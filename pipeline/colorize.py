@@ -125,7 +125,7 @@ def run(options: RunOptions, test_pipeline: beam.Pipeline | None = None) -> RunR
         made = RunReport(
             input=readable(options.input), output=tree.root,
             model={"dir": options.model or modeldir.DEFAULT_MODEL_DIR, "architecture": card["architecture"],
-                   "image_size": card["image_size"]},
+                   "image_size": card["image_size"], "hints": bool(card.get("hints"))},
             counts=Counts(matched=n_listed + counts.get("matched", 0), colorized=counts.get("colorized", 0),
                           skipped_done=counts.get("skipped_done", 0),
                           skipped_not_image=counts.get("skipped_not_image", 0),

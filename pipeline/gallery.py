@@ -3,6 +3,8 @@
     OUTPUT/index.html              page 1: the run's counts and model, then photos PAGE_SIZE at a time
     OUTPUT/_gallery/page-N.html    the next pages
     OUTPUT/_gallery/failures.html  every failure with its reason
+    OUTPUT/_gallery/review-N.html  page N's photos one at a time, to pin colours on (pipeline/review.py), where the
+                                   model takes colour hints
     OUTPUT/_gallery/t/XX/HASH-bw.jpg, HASH-colour.jpg   thumbnails (THUMB_SIDE px)
     OUTPUT/_summary.json           the whole folder over every run: its copies, each run's record and counts
 
@@ -27,6 +29,7 @@ from PIL import Image
 from model import modeldir
 from pipeline.launcher import RUNS
 from pipeline.ledger import ledger_of
+from pipeline import review
 from pipeline.outputs import TMP_MARK, OutputTree
 from pipeline.report import RunReport
 from basics import photos
@@ -175,17 +178,28 @@ def build(tree: OutputTree, report: RunReport, run_report: str, failures_path: s
     summary = folder_summary(tree, files, len(photos), run_report, failures_path)
     tree.write(SUMMARY, (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
     pages = max(1, -(-len(photos) // PAGE_SIZE))
+    hinted = bool(report.model.get("hints"))  # the model takes colour hints: each photo can be reviewed
+    origins, hints = review.hints_of_copies(tree, photos) if hinted else ({}, {})
+    command = review.rerun_command(report.input, tree.root)
     for i in range(1, pages + 1):
         depth = 0 if i == 1 else 1
         figures = []
-        for rel in photos[(i - 1) * PAGE_SIZE:i * PAGE_SIZE]:
+        on_page = photos[(i - 1) * PAGE_SIZE:i * PAGE_SIZE]
+        reviewed = [rel for rel in on_page if rel in origins]
+        place = {rel: k for k, rel in enumerate(reviewed)}
+        if reviewed:
+            tree.write(f"{FOLDER}/{review.NAME.format(i)}",
+                       review.page(tree, reviewed, origins, hints, lambda r: _href(r, 1), command).encode())
+        for rel in on_page:
             bw, col = thumb_names(rel)
             imgs = "".join(f"<span class='shot'><img src='{_href(t, depth)}' alt='{kind}' "
                            f"onerror=\"this.className='broken'\">{kind}</span>"
                            if t in have
                            else f"<span class='shot missing'>(no {kind} thumbnail: made by an earlier version)</span>"
                            for t, kind in ((bw, "black-and-white"), (col, "colour")))
-            figures.append(f"<figure><a href='{_href(rel, depth)}'>{imgs}</a><figcaption>{_show(rel)}"
+            pin = (f" <a class='pin' href='{'' if depth else FOLDER + '/'}{review.NAME.format(i)}"
+                   f"#{place[rel]}'>pin colours</a>" if rel in place else "")
+            figures.append(f"<figure><a href='{_href(rel, depth)}'>{imgs}</a><figcaption>{_show(rel)}{pin}"
                            f"</figcaption></figure>")
         body = f"<main class='grid'>{''.join(figures)}</main>"
         name = INDEX if i == 1 else f"{FOLDER}/page-{i}.html"

@@ -2,7 +2,7 @@
 
     FILE (JSON Lines, one photo a line):
         {"path": "1950s/family.jpg", "points": [[0.42, 0.31, "#1f3a93"], ...]}
-    --read--> {origin: ((x, y, a, b), ...)}  --> each photo's Input element (they travel with their photos: no
+    --read--> {origin: ((x, y, a, b, "#rrggbb"), ...)}  --> each photo's Input element (they travel with their photos: no
                                                  side file a Dataflow worker would have to read)
 
 path: relative to --input, as _failures.jsonl names a photo (an archive's member: "ARCHIVE!MEMBER"); x, y: the
@@ -41,6 +41,12 @@ def colour_ab(text: str) -> tuple[float, float]:
     return round(float(a), 3), round(float(b), 3)
 
 
+def hex_of(text: str) -> str:
+    """A colour as the hints file and the gallery write it: "#rrggbb", lower case."""
+    digits = text.strip()[1:].lower()
+    return "#" + ("".join(d * 2 for d in digits) if len(digits) == 3 else digits)
+
+
 def _points(raw: object) -> tuple:
     if not isinstance(raw, list):
         raise ValueError('"points" is not a list of [x, y, "#rrggbb"]')
@@ -59,7 +65,7 @@ def _points(raw: object) -> tuple:
             a, b = colour_ab(colour)
         except ValueError as e:
             raise ValueError(f"point {j}'s {e}") from None
-        out.append((float(x), float(y), a, b))
+        out.append((float(x), float(y), a, b, hex_of(colour)))
     return tuple(out)
 
 
