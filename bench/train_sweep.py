@@ -144,11 +144,12 @@ def main():
 def choice_score(r):
     """The rule that picks the shipped run: the best val (held-out sources') hue-balanced recall among the run's
     decodings (temperature, vividness) whose val AuC is at most 0.3 under grayscale's and whose colourfulness is
-    0.85-1.15 of the originals'; -1 when none qualifies."""
+    0.85-1.15 of the originals'; -1 when none qualifies. A hints model's scores with hints (no grayscale figures
+    of their own) do not choose: the automatic colorization does."""
     return max(s["val"]["hue_balanced_recall"]
                if s["val"]["auc"] >= s["val_grey_auc"] - 0.3
                and 0.85 <= s["val"]["colourfulness"] / s["val_original_colourfulness"] <= 1.15 else -1
-               for s in r["scores"].values())
+               for s in r["scores"].values() if "val_grey_auc" in s)
 
 
 def keep(results, n, dest):
