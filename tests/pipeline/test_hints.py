@@ -186,3 +186,27 @@ def test_a_reviewer_pins_a_colour_in_a_real_browser_and_the_rerun_redoes_that_ph
     assert (report.counts.colorized, report.counts.skipped_done) == (1, 4)
     assert json.loads((out / "_done" / "<img src=x onerror=alert(1)>.jpg.json").read_text())["hints"][0][4] == "#2e8b57"
     assert "#2e8b57" in (out / gallery.FOLDER / review.NAME.format(1)).read_text()  # the next review starts there
+
+
+@pytest.mark.parametrize("name, x, y, colour", [("rocket", 0.2, 0.2, "#ff851b"), ("coffee", 0.5, 0.05, "#0074d9")])
+def test_one_point_turns_its_region_to_the_hint_and_leaves_a_distant_one(photos, name, x, y, colour):
+    """The shipped model: one orange point in the rocket's night sky, one blue point on the coffee's wooden table.
+    Around the point the colour copy takes the hint's hue (within 30 degrees), where the model alone chose
+    another; the far end of the photo keeps the colours of the run without hints."""
+    from basics.lab import rgb_to_lab
+    from model import inference, modeldir
+    model, card = modeldir.load(None)
+    assert card["hints"] is True
+    grey = np.repeat(np.asarray(Image.fromarray(photos[name]).convert("L"))[..., None], 3, axis=-1)
+    a, b = hintsfile.colour_ab(colour)
+    plain = rgb_to_lab(inference.colorize_pixels(model, grey, card["image_size"]))
+    pinned = rgb_to_lab(inference.colorize_pixels(model, grey, card["image_size"], points=[(x, y, a, b)]))
+    h, w = grey.shape[:2]
+    near = (slice(max(0, int(y * h) - 20), int(y * h) + 20), slice(max(0, int(x * w) - 20), int(x * w) + 20))
+
+    def hue_gap(lab):
+        mean_a, mean_b = lab[near][..., 1].mean(), lab[near][..., 2].mean()
+        return abs((np.degrees(np.arctan2(mean_b, mean_a) - np.arctan2(b, a)) + 180) % 360 - 180)
+    assert hue_gap(plain) > 45 and hue_gap(pinned) < 30
+    far = slice(int(0.85 * h), h)
+    assert np.abs(plain[far, :, 1:] - pinned[far, :, 1:]).mean() < 1.0
