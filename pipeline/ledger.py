@@ -9,7 +9,8 @@
                                                                           listed failure, never taken as done)
 
 A copy is done when its record (OUTPUT/_done/RELPATH.json) says this tool wrote it from an input of the same size
-and content, with the same settings: the model (a hash of its card) and the vividness. The content is compared
+and content, with the same settings: the model (a hash of its card), the vividness and the photo's colour hints
+(--hints: a photo whose points changed, or that lost them, is redone). The content is compared
 cheaply: an unchanged modification time (a gs:// object's update time) vouches for it; where the time moved (a
 retouched scan of the same size, a copy restored from a backup) the input's SHA-256 decides. A folder holding
 _done/ is an output folder of this tool: it is never read back as input (sources.list_inputs), and a run may

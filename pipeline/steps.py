@@ -23,8 +23,8 @@ from pipeline.handlers import Hinted
 from tfrecords import contract as c
 
 SKIP_REASONS = {"skipped_not_image": "not an image: its name ends in none of " + " ".join(photos.IMAGE_EXTENSIONS),
-                "skipped_done": "already done: its colour copy was made from this input with this model and "
-                                "vividness (--overwrite redoes it)"}
+                "skipped_done": "already done: its colour copy was made from this input with this model, "
+                                "vividness and hints (--overwrite redoes it)"}
 
 
 # What flows between the DoFns. Paths travel as bytes (basics.paths.wire): names that are not UTF-8 keep
