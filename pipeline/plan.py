@@ -50,13 +50,17 @@ def resolve_collisions(files: list) -> tuple[list, list]:
     return sorted(keep, key=lambda f: f.relpath), losers
 
 
-# A small local job runs in this process. A worker process per core costs each worker TensorFlow's import and
-# the model's load before its first photo, 9 s on a 2-core machine, which its extra cores win back only on a
-# job of a few hundred megapixels (measured on 2 cores: 6 sample photos 18.0 s -> 9.0 s, 60 one-megapixel
-# photos 22.8 -> 15.1 s, 10 twelve-megapixel scans 22.5 -> 17.5 s; the per-photo cost in this process is
-# about twice the workers' on the large scans).
+# A small local job runs in this process, on a thread more than the cores (beam_support.make_pipeline): decode,
+# merge and encode overlap the model's forward pass there, and no worker pays TensorFlow's import and the model's
+# load (9 s on a 2-core machine) before its first photo. Worker processes win back that start on many photos:
+# Python's own per-photo work (Beam's steps, the records, the thumbnails' bookkeeping) holds the GIL, so one
+# process runs it on one core at a time, about 10 ms a photo more than two processes on 2 cores. Measured on 2
+# cores with the shipped model (docs/benchmarks.md): 300 photos of 0.22 MP 25.1 s in this process; 400 small
+# photos 21.9 s here against 30.3 s with workers, 2,000 of them 88.4 s here against 80.2 s: past about 1,000
+# photos the workers win. Large scans: 10 twelve-megapixel scans took 17.5 s in one single-threaded process
+# against 22.5 s with workers, so past a few hundred megapixels the workers win.
 IN_PROCESS_PIXELS = 200_000_000
-IN_PROCESS_FILES = 2_000
+IN_PROCESS_FILES = 1_000
 
 
 def runs_in_process(files: list, archives_: list, beam_args: tuple[str, ...]) -> bool:
