@@ -180,7 +180,8 @@ def build(tree: OutputTree, report: RunReport, run_report: str, failures_path: s
     pages = max(1, -(-len(photos) // PAGE_SIZE))
     hinted = bool(report.model.get("hints"))  # the model takes colour hints: each photo can be reviewed
     origins, hints = review.hints_of_copies(tree, photos) if hinted else ({}, {})
-    command = review.rerun_command(report.input, tree.root)
+    shipped = report.model.get("dir") == modeldir.DEFAULT_MODEL_DIR
+    command = review.rerun_command(report.input, tree.root, None if shipped else report.model.get("dir"))
     for i in range(1, pages + 1):
         depth = 0 if i == 1 else 1
         figures = []

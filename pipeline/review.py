@@ -123,9 +123,11 @@ def page(tree: OutputTree, copies: list[str], origins: dict, hints: dict, href: 
             f"<script>{SCRIPT}</script></body></html>")
 
 
-def rerun_command(input_: str, output: str) -> str:
-    """The command a reviewer runs with the saved file (shown as text, never markup)."""
-    return f"colorize run --input {_quoted(input_)} --output {_quoted(output)} --hints hints.jsonl"
+def rerun_command(input_: str, output: str, model_dir: str | None) -> str:
+    """The command a reviewer runs with the saved file (shown as text, never markup); model_dir: the run's model,
+    None for the shipped one."""
+    model = f" --model {_quoted(model_dir)}" if model_dir else ""
+    return f"colorize run --input {_quoted(input_)} --output {_quoted(output)}{model} --hints hints.jsonl"
 
 
 def _quoted(path: str) -> str:

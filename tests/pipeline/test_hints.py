@@ -185,7 +185,9 @@ def test_a_reviewer_pins_a_colour_in_a_real_browser_and_the_rerun_redoes_that_ph
     report = run("--input", str(src), "--output", str(out), "--model", model, "--hints", str(tmp_path / "hints.jsonl"))
     assert (report.counts.colorized, report.counts.skipped_done) == (1, 4)
     assert json.loads((out / "_done" / "<img src=x onerror=alert(1)>.jpg.json").read_text())["hints"][0][4] == "#2e8b57"
-    assert "#2e8b57" in (out / gallery.FOLDER / review.NAME.format(1)).read_text()  # the next review starts there
+    page = (out / gallery.FOLDER / review.NAME.format(1)).read_text()
+    assert "#2e8b57" in page  # the next review starts there
+    assert f"--model {model} --hints hints.jsonl" in page  # the command to rerun names the run's own model
 
 
 @pytest.mark.parametrize("name, x, y, colour", [("rocket", 0.2, 0.2, "#ff851b"), ("coffee", 0.5, 0.05, "#0074d9")])
