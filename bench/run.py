@@ -36,9 +36,6 @@ def model_bound(model, card, batch):
     x = np.random.default_rng(0).uniform(-1, 1, (batch, s, s, 1)).astype(np.float32)
     if card["architecture"] == "fusion":
         x = {"l": x, "embedding": np.zeros((batch, card["embedding"]["dim"]), np.float32)}
-    if fn.takes_hints:  # as the handler gives it: no hints, empty planes
-        from model import hints
-        x = {"l": x, "hints": hints.empty(batch, s, s)}
     np.asarray(fn(x))
     start, repeats = time.perf_counter(), 10
     for _ in range(repeats):

@@ -139,11 +139,12 @@ def on_photos(model: "keras.Model", card: dict, photos: Iterable[tuple[str, Any]
         except ImageError as e:
             skipped.append({"path": name, "reason": str(e)})
             continue
-        points = truth_points(rgb_to_lab(rgb)[..., 1:], hint_points, len(per_image))
+        lab = rgb_to_lab(rgb)
+        points = truth_points(lab[..., 1:], hint_points, len(per_image))
         colour = inference.colorize_pixels(model, rgb, card["image_size"], embed(rgb) if embed else None, vividness,
                                            points)
         per_image.append({"source": name, **photo_metrics(colour, rgb)})
-        triple = (_rgb(rgb_to_lab(rgb)[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)), colour, rgb)
+        triple = (_rgb(lab[..., :1], np.zeros(rgb.shape[:2] + (2,), np.float32)), colour, rgb)
         if judge:
             _judge_into(judge, [triple], per_image[-1:])
         if len(examples) < keep_examples:

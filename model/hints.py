@@ -73,3 +73,14 @@ def from_truth(ab: np.ndarray, count: int, rng: np.random.Generator, half: int =
 def takes_hints(model: Any) -> bool:
     """Whether a Keras model has a "hints" input."""
     return isinstance(model.input, dict) and "hints" in model.input
+
+
+def model_inputs(l: np.ndarray, takes: bool, planes: np.ndarray | None = None) -> Any:
+    """A batch of L [n, h, w, 1] as a model is fed it: for a model that takes hints, {"l", "hints"} with the planes
+    given or, where none are, empty ones (it colours on its own); else L alone (planes given to it: an error)."""
+    if takes:
+        return {"l": l, "hints": empty(*l.shape[:3]) if planes is None else np.asarray(planes, np.float32)}
+    if planes is not None:
+        from basics.errors import ModelError
+        raise ModelError("this model takes no colour hints")
+    return l

@@ -13,7 +13,6 @@ from PIL import Image
 from model import hints as hinting
 from tfrecords import contract as c
 from basics import view
-from basics.errors import ModelError
 from basics.lab import lab_to_rgb_uint8, lab_to_rgb_uint16, lightness
 
 if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
@@ -54,6 +53,8 @@ class Compiled:
         self.takes_hints = hinting.takes_hints(model)
 
     def __call__(self, x):
+        if not isinstance(x, dict):  # L alone: a model that takes hints gets empty planes
+            x = hinting.model_inputs(x, self.takes_hints)
         first = next(iter(x.values())) if isinstance(x, dict) else x
         n = len(first)
         if n > self.batch_size:
@@ -124,11 +125,7 @@ def predict_ab(model: "keras.Model", l_inputs: np.ndarray, embeddings: np.ndarra
                hints: np.ndarray | None = None) -> np.ndarray:
     """Batch of [N, s, s, 1] scaled L (+ [N, D] embeddings, + [N, s, s, 3] hint planes) -> [N, s, s, 2] ab in
     Lab units. A model that takes hints and is given none gets empty planes: it colours on its own."""
-    x = np.asarray(l_inputs, np.float32)
-    if hinting.takes_hints(model):
-        x = {"l": x, "hints": hinting.empty(*x.shape[:3]) if hints is None else np.asarray(hints, np.float32)}
-    elif hints is not None:
-        raise ModelError("this model takes no colour hints")
+    x = hinting.model_inputs(np.asarray(l_inputs, np.float32), hinting.takes_hints(model), hints)
     if embeddings is not None:
         x = {"l": x, "embedding": np.asarray(embeddings, np.float32)}
     return c.unscale_ab(np.asarray(model(x, training=False)))

@@ -93,16 +93,14 @@ def tf_dataset(data_dir: str, split: str, info: dict, batch_size: int, fusion: b
     steps = usable // batch_size if drop else -(-usable // batch_size)
     # Records files do not know their length; the count in dataset.json does (a cosine schedule needs it).
     ds = ds.batch(batch_size, drop_remainder=drop).apply(tf.data.experimental.assert_cardinality(steps))
-    if hints:  # drawn per batch by the same NumPy function ArrayBatches uses
+    if hints:  # training: drawn per batch by the same NumPy function ArrayBatches uses; validation: none
         rng = np.random.default_rng([seed, 7])
-
-        def planes(ab: np.ndarray) -> np.ndarray:
-            return (hinting.sample_planes(ab, rng) if training
-                    else hinting.empty(len(ab), ab.shape[1], ab.shape[2]))
+        side = info["image_size"]
 
         def add_hints(d: dict) -> dict:
-            p = tf.numpy_function(planes, [d["ab"]], tf.float32, stateful=True)
-            side = info["image_size"]
+            if not training:
+                return {**d, "hints": tf.zeros([tf.shape(d["ab"])[0], side, side, hinting.CHANNELS])}
+            p = tf.numpy_function(lambda ab: hinting.sample_planes(ab, rng), [d["ab"]], tf.float32, stateful=True)
             return {**d, "hints": tf.ensure_shape(p, [None, side, side, hinting.CHANNELS])}
         ds = ds.map(add_hints)
     ds = ds.map(lambda d: _split_inputs(d, fusion, hints), num_parallel_calls=tf.data.AUTOTUNE)

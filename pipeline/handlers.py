@@ -124,9 +124,7 @@ class ColorizationModelHandler(ModelHandler):
         elif isinstance(batch[0], tuple):
             x = {"l": np.stack([b[0] for b in batch]), "embedding": np.stack([b[1] for b in batch])}
         else:
-            x = np.stack(batch)
-            if model.takes_hints:
-                x = {"l": x, "hints": hints.empty(*x.shape[:3])}
+            x = np.stack(batch)  # Compiled gives a model that takes hints empty planes
         ab = inference.vivid(c.unscale_ab(np.asarray(model(x))), self._vividness)
         return [PredictionResult(None, a) for a in ab]
 

@@ -30,20 +30,18 @@ class HintsError(UserError):
 
 def colour_ab(text: str) -> tuple[float, float]:
     """"#rrggbb" or "#rgb" -> its (a, b) in Lab."""
-    m = _HEX.fullmatch(text.strip()) if isinstance(text, str) else None
-    if not m:
-        raise ValueError(f"colour {text!r} is not #rrggbb or #rgb")
-    digits = m.group(1)
-    if len(digits) == 3:
-        digits = "".join(d * 2 for d in digits)
+    digits = hex_of(text)[1:]
     rgb = np.array([[[int(digits[i:i + 2], 16) for i in (0, 2, 4)]]], np.uint8)
     a, b = rgb_to_lab(rgb)[0, 0, 1:]
     return round(float(a), 3), round(float(b), 3)
 
 
 def hex_of(text: str) -> str:
-    """A colour as the hints file and the gallery write it: "#rrggbb", lower case."""
-    digits = text.strip()[1:].lower()
+    """A colour as the hints file and the gallery write it: "#rrggbb", lower case; ValueError if it is not one."""
+    m = _HEX.fullmatch(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise ValueError(f"colour {text!r} is not #rrggbb or #rgb")
+    digits = m.group(1).lower()
     return "#" + ("".join(d * 2 for d in digits) if len(digits) == 3 else digits)
 
 

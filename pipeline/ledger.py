@@ -34,6 +34,9 @@ def model_id(card: dict) -> str:
     return hashlib.sha256(json.dumps(card, sort_keys=True).encode()).hexdigest()[:16]
 
 
+SETTINGS = ("model", "vividness", "hints")  # what a copy was made with; "hints" only where it had some
+
+
 def settings(card: dict, vividness: float) -> dict:
     """What a copy was made with, beside its input: a copy made with other settings than a run asks for is redone."""
     return {"model": model_id(card), "vividness": float(vividness)}
@@ -78,9 +81,7 @@ def decide(raw: bytes | None, out: str, made_with: dict, size: int, mtime_ns: in
     done = json.loads(raw)
     if done.get("state") == WRITING:  # its run was killed while writing it: the copy is this tool's, redo it
         return None
-    if done.get("bytes") != size or any(done.get(k) != v for k, v in made_with.items()):
-        return None
-    if done.get("hints") and "hints" not in made_with:  # made with hints, asked for without: redo it
+    if done.get("bytes") != size or any(done.get(k) != made_with.get(k) for k in SETTINGS):
         return None
     if mtime_ns is not None and done.get("mtime_ns") == mtime_ns:
         return "skipped_done"

@@ -12,6 +12,7 @@ page only as JSON data read by the script and shown as text (textContent), never
 """
 import hashlib
 import json
+import shlex
 from collections.abc import Callable
 
 from basics.paths import wire
@@ -126,11 +127,6 @@ def page(tree: OutputTree, copies: list[str], origins: dict, hints: dict, href: 
 def rerun_command(input_: str, output: str, model_dir: str | None) -> str:
     """The command a reviewer runs with the saved file (shown as text, never markup); model_dir: the run's model,
     None for the shipped one."""
-    model = f" --model {_quoted(model_dir)}" if model_dir else ""
-    return f"colorize run --input {_quoted(input_)} --output {_quoted(output)}{model} --hints hints.jsonl"
-
-
-def _quoted(path: str) -> str:
-    safe = all(ch.isalnum() or ch in "/._-+:@" for ch in path)
-    return path if safe and path else "'" + path.replace("'", "'\\''") + "'"
+    model = f" --model {shlex.quote(model_dir)}" if model_dir else ""
+    return f"colorize run --input {shlex.quote(input_)} --output {shlex.quote(output)}{model} --hints hints.jsonl"
 
