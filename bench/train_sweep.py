@@ -125,15 +125,17 @@ def main():
             with open(path) as f:
                 r = json.load(f)
             results.append(r)
+            if r["stopped"]:
+                print(f"{time.time() - t0:5.0f}s {os.path.basename(s['out'])} STOPPED after epoch {r['epochs_done']} "
+                      f"of {r['epochs']}, not scored (--resume continues it)", flush=True)
+                continue
             first, one = next(iter(r["scores"].items()))  # the first temperature and vividness asked
             smp = one["samples"] or {}
             print(f"{time.time() - t0:5.0f}s {os.path.basename(s['out'])} {first}: val AuC {one['val']['auc']:.2f} "
                   f"(grey {one['val_grey_auc']:.2f}) hue {one['val']['hue_balanced_recall']:.1f} "
                   f"colourfulness {one['val']['colourfulness']:.2f}/{one['val_original_colourfulness']:.2f}, "
                   f"samples AuC {smp.get('auc', 0):.2f} hue {smp.get('hue_balanced_recall') or 0:.1f}, "
-                  f"best epoch {r['best_epoch']}, {r['seconds']:.0f} s"
-                  + (f", STOPPED after epoch {r['epochs_done']} of {r['epochs']} (--resume continues it)"
-                     if r["stopped"] else ""), flush=True)
+                  f"best epoch {r['best_epoch']}, {r['seconds']:.0f} s", flush=True)
     with open(os.path.join(args.out, "sweep.json"), "w") as f:
         json.dump(results, f, indent=1)
     if args.keep_to:

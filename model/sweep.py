@@ -158,8 +158,12 @@ def train_one(spec: dict) -> dict:
         with open(os.path.join(spec["samples"], name), "rb") as f:
             samples.append((name, f.read()))
     scores = {}
+    stopped = epochs < spec["epochs"]
     probs = keras.Model(final.input, final.get_layer("annealed_mean").input)
-    for t, v, flip in [(t, v, f) for t in spec["temperatures"] for v in spec["vividness"] for f in spec["flips"]]:
+    # A stopped run is scored when --resume finishes it: scoring it now would spend the call's last minutes on
+    # figures the finished run replaces.
+    grid = [] if stopped else [(t, v, f) for t in spec["temperatures"] for v in spec["vividness"] for f in spec["flips"]]
+    for t, v, flip in grid:
         decoded = quantized.inference_model(probs, t, flip_average=flip)
         val_m = val_scores(decoded, v)
         smp = evaluate.on_photos(decoded, fields, samples, "sample photos", vividness=v) if samples else None
@@ -180,7 +184,7 @@ def train_one(spec: dict) -> dict:
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else None
     result = {**spec, "train_photos": int(len(train_a["l"])), "val_photos": int(len(val_a["l"])),
               "seconds": round(seconds, 1),
-              "best_epoch": best_epoch, "epochs_done": epochs, "stopped": epochs < spec["epochs"], "scores": scores}
+              "best_epoch": best_epoch, "epochs_done": epochs, "stopped": stopped, "scores": scores}
     with open(os.path.join(out, "sweep_result.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
