@@ -1,9 +1,11 @@
-"""Writes N distinct JPEG photos made from the six sample photos scikit-image and scikit-learn ship (random
-crops of 50-100 % of each side, some scaled up to 2x): a benchmark set for machines without a photo folder.
+"""Writes N distinct JPEG photos made from a few source photos (random crops of 50-100 % of each side, some
+scaled up to 2x): a benchmark set of any size from a handful of photos that travel. The sources are the six
+sample photos scikit-image and scikit-learn ship, or the photos of --sources (a machine without those packages).
 Photo i depends on i alone (its own seeded generator), so a set is the same whatever the number of cores.
 
-    python bench/photo_set.py OUT_FOLDER N
+    python bench/photo_set.py OUT_FOLDER N [--sources FOLDER]
 """
+import argparse
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -16,13 +18,26 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 _SOURCES = None
 
 
+def _sources(folder):
+    """[(name, uint8 RGB)]: the photos of folder, sorted by name, else the six the packages ship."""
+    if folder is None:
+        from fixtures.inputs import real_photos
+        return list(real_photos().items())
+    found = []
+    for name in sorted(os.listdir(folder)):
+        with Image.open(os.path.join(folder, name)) as im:
+            found.append((os.path.splitext(name)[0], np.asarray(im.convert("RGB"))))
+    if not found:
+        sys.exit(f"{folder} holds no photos")
+    return found
+
+
 def _one(args):
     """Writes photo i; returns its pixel count."""
     global _SOURCES
-    out, i = args
+    out, i, folder = args
     if _SOURCES is None:
-        from fixtures.inputs import real_photos
-        _SOURCES = list(real_photos().items())
+        _SOURCES = _sources(folder)
     rng = np.random.default_rng([0, i])
     name, rgb = _SOURCES[i % len(_SOURCES)]
     h, w = rgb.shape[:2]
@@ -35,12 +50,17 @@ def _one(args):
     return im.size[0] * im.size[1]
 
 
-def main(out, n):
+def main(out, n, sources=None):
     os.makedirs(out, exist_ok=True)
     with ProcessPoolExecutor() as pool:
-        total = sum(pool.map(_one, [(out, i) for i in range(n)], chunksize=32))
+        total = sum(pool.map(_one, [(out, i, sources) for i in range(n)], chunksize=32))
     print(f"{n} photos in {out}, mean {total / n / 1e6:.2f} MP")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out")
+    ap.add_argument("n", type=int)
+    ap.add_argument("--sources", help="folder of photos to cut the set from (default: the six packaged photos)")
+    a = ap.parse_args()
+    main(a.out, a.n, a.sources)
