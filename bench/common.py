@@ -14,6 +14,23 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 CPU_BOUND_PHOTOS = 3000  # at most this many photos time the CPU side: enough for a rate
 
 
+def accelerator():
+    """The GPU the Keras backend computes on (its name), or None on a CPU."""
+    import keras
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        return next((d.device_kind for d in jax.devices() if d.platform == "gpu"), None)
+    if backend == "tensorflow":
+        import tensorflow as tf
+        gpus = tf.config.list_physical_devices("GPU")
+        return gpus[0].name if gpus else None
+    if backend == "torch":
+        import torch
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return None
+
+
 def photo_paths(folder, n):
     """n photos spread evenly over the folder's sorted list (every source and size, not just the first)."""
     paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.lower().endswith(IMAGE_SUFFIXES))

@@ -118,8 +118,14 @@ def report(args, paths, model_dir, r):
     print(f"the model's forward pass at batch {args.batch_size}: {bound:.1f} images/s")
     print(f"the CPU side (decode + model input + merge + encode) on all {cores} cores, no model: {cpu:.1f} "
           f"images/s ({cpu / cores:.1f} a core)")
-    ideal = 1 / (1 / bound + 1 / cpu)  # every core busy: the model's work and the CPU side's share the cores
-    print(f"ideal, 1 / (1/model + 1/(cores x CPU side a core)): {ideal:.1f} images/s")
+    gpu = common.accelerator()
+    if gpu:  # the model on the GPU, the CPU side on the cores: the slower of the two binds
+        ideal = min(bound, cpu)
+        print(f"ideal on {gpu}, the slower of the model (on the GPU) and the CPU side (on the cores): "
+              f"{ideal:.1f} images/s, bound by the {'model' if bound < cpu else 'CPU side'}")
+    else:  # every core busy: the model's work and the CPU side's share the cores
+        ideal = 1 / (1 / bound + 1 / cpu)
+        print(f"ideal, 1 / (1/model + 1/(cores x CPU side a core)): {ideal:.1f} images/s")
     if naive:
         print(f"naive loop (open, predict one by one, save): {naive:.2f} images/s")
     print(f"worker processes: {args.workers or 'as the run chooses'}{', one shared model' if args.share_model else ''}")
