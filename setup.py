@@ -34,7 +34,7 @@ setuptools.setup(
         "encoders": ENCODERS,
         "jax": ["jax[cpu]==0.10.2"],            # KERAS_BACKEND=jax on CPU
         "gpu": ["jax[cuda12]==0.10.2"],         # KERAS_BACKEND=jax on an NVIDIA GPU (CUDA 12 wheels)
-        "test": ["pytest>=8", "ruff>=0.6", "scikit-image>=0.24", "scikit-learn>=1.5",
+        "test": ["pytest>=8", "pytest-xdist>=3.6", "ruff>=0.6", "scikit-image>=0.24", "scikit-learn>=1.5",
                  "pypng>=0.20220715",           # reads 16-bit PNGs back independently of the writer
                  "apache-beam[gcp]==2.77.0",    # the offline Dataflow job test
                  "jax[cpu]==0.10.2",            # the JAX-backend test
