@@ -56,15 +56,24 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return lab.astype(np.float32)
 
 
+_M = _XYZ_TO_RGB.astype(np.float32)
+_W = _WHITE_D65.astype(np.float32)
+
+
+def _linear_from(fy, y, a, b):
+    """The three linear-light RGB planes of colours given as fy = (L + 16) / 116, their Y (which depends on L
+    alone, so a chroma search computes it once), a and b: channel by channel, on planes (cheaper than a
+    [..., 3] matmul on interleaved pixels)."""
+    x = _f_inv(fy + a / 500.0) * _W[0]
+    z = _f_inv(np.maximum(fy - b / 200.0, 0.0)) * _W[2]
+    return [_M[i, 0] * x + _M[i, 1] * y + _M[i, 2] * z for i in range(3)]
+
+
 def _lab_to_linear_channels(lab):
-    """Lab -> the three linear-light RGB planes (channel by channel: cheaper than a [..., 3] matmul)."""
+    """Lab -> the three linear-light RGB planes."""
     lab = np.asarray(lab, dtype=np.float32)
     fy = (lab[..., 0] + 16.0) / 116.0
-    fx = fy + lab[..., 1] / 500.0
-    fz = fy - lab[..., 2] / 200.0
-    xyz = [_f_inv(f) * np.float32(w) for f, w in zip((fx, fy, np.maximum(fz, 0.0)), _WHITE_D65, strict=True)]
-    m = _XYZ_TO_RGB.astype(np.float32)
-    return [m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3)]
+    return _linear_from(fy, _f_inv(fy) * _W[1], lab[..., 1], lab[..., 2])
 
 
 def lab_to_linear(lab: np.ndarray) -> np.ndarray:
@@ -80,32 +89,38 @@ _GAMUT_STEPS = 8
 
 
 def _outside(channels):
-    bad = np.zeros(np.shape(channels[0]), bool)
-    for lin in channels:
-        bad |= (lin < -_GAMUT_SLACK) | (lin > 1.0 + _GAMUT_SLACK)
-    return bad
+    low = np.minimum(np.minimum(channels[0], channels[1]), channels[2])
+    high = np.maximum(np.maximum(channels[0], channels[1]), channels[2])
+    return (low < -_GAMUT_SLACK) | (high > 1.0 + _GAMUT_SLACK)
+
+
+def _linear_planes_in_gamut(l, a, b):
+    """L, a and b planes -> their linear RGB planes, each colour outside sRGB first brought inside at its own L
+    and hue: its chroma scaled by the largest factor in [0, 1] that fits (halved to 1/256). Clipping RGB
+    instead would move the colour's lightness, and a colour copy keeps its photo's L. The grey at every L in
+    [0, 100] fits, so a factor always exists; only the pixels outside are searched, as flat runs of numbers
+    (fy and Y, which depend on L alone, computed once)."""
+    l, a, b = (np.asarray(p, dtype=np.float32) for p in (l, a, b))
+    fy = (l + 16.0) / 116.0
+    y = _f_inv(fy) * _W[1]
+    channels = _linear_from(fy, y, a, b)
+    outside = np.flatnonzero(_outside(channels))
+    if not len(outside):
+        return channels
+    fy_o, y_o, a_o, b_o = (np.ravel(p)[outside] for p in (fy, y, a, b))
+    lo, hi = np.zeros(len(outside), np.float32), np.ones(len(outside), np.float32)
+    for _ in range(_GAMUT_STEPS):
+        mid = (lo + hi) / 2
+        fits = ~_outside(_linear_from(fy_o, y_o, a_o * mid, b_o * mid))
+        lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+    for lin, fitted in zip(channels, _linear_from(fy_o, y_o, a_o * lo, b_o * lo), strict=True):
+        lin.reshape(-1)[outside] = fitted  # each plane is a fresh contiguous array: reshape is a view
+    return channels
 
 
 def _linear_channels_in_gamut(lab):
-    """Lab -> its linear RGB planes, each colour outside sRGB first brought inside at its own L and hue: its
-    chroma scaled by the largest factor in [0, 1] that fits (halved to 1/256). Clipping RGB instead would move
-    the colour's lightness, and a colour copy keeps its photo's L. The grey at every L in [0, 100] fits, so a
-    factor always exists; only the pixels outside are searched."""
     lab = np.asarray(lab, dtype=np.float32)
-    channels = _lab_to_linear_channels(lab)
-    outside = np.nonzero(_outside(channels))
-    if not len(outside[0]):
-        return channels
-    l, ab = lab[..., 0][outside][:, None], lab[..., 1:][outside]
-    lo, hi = np.zeros(len(ab), np.float32), np.ones(len(ab), np.float32)
-    for _ in range(_GAMUT_STEPS):
-        mid = (lo + hi) / 2
-        fits = ~_outside(_lab_to_linear_channels(np.concatenate([l, ab * mid[:, None]], axis=-1)))
-        lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
-    for lin, fitted in zip(channels, _lab_to_linear_channels(np.concatenate([l, ab * lo[:, None]], axis=-1)),
-                           strict=True):
-        lin[outside] = fitted
-    return channels
+    return _linear_planes_in_gamut(lab[..., 0], lab[..., 1], lab[..., 2])
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -123,10 +138,20 @@ _SRGB_LUT = np.round(np.clip(_linear_to_srgb(np.arange(_SRGB_LUT_STEPS + 1) / _S
 
 def lab_to_rgb_uint8(lab: np.ndarray) -> np.ndarray:
     """Lab -> uint8 sRGB (out-of-gamut colours brought in at their own L and hue)."""
-    out = np.empty(np.shape(lab), np.uint8)
-    for i, lin in enumerate(_linear_channels_in_gamut(lab)):
+    lab = np.asarray(lab, dtype=np.float32)
+    return planes_to_rgb_uint8(lab[..., 0], lab[..., 1], lab[..., 2])
+
+
+def planes_to_rgb_uint8(l: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """L, a and b planes of one shape -> uint8 sRGB [..., 3], as lab_to_rgb_uint8: the merge's form, which never
+    interleaves a full-resolution Lab only to take it apart again."""
+    channels = _linear_planes_in_gamut(l, a, b)
+    out = np.empty(np.shape(channels[0]) + (3,), np.uint8)
+    for i, lin in enumerate(channels):
         np.clip(lin, 0.0, 1.0, out=lin)
-        out[..., i] = _SRGB_LUT[(lin * _SRGB_LUT_STEPS + 0.5).astype(np.int32)]
+        lin *= _SRGB_LUT_STEPS
+        lin += 0.5
+        out[..., i] = _SRGB_LUT[lin.astype(np.int32)]
     return out
 
 

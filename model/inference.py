@@ -13,7 +13,7 @@ from PIL import Image
 from model import hints as hinting
 from tfrecords import contract as c
 from basics import view
-from basics.lab import lab_to_rgb_uint8, lab_to_rgb_uint16, lightness
+from basics.lab import lab_to_rgb_uint16, lightness, planes_to_rgb_uint8
 
 if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
     import keras
@@ -88,12 +88,16 @@ def upsample_ab(ab_small: np.ndarray, width: int, height: int, rows: range | Non
     Pillow's resize of a box draws on the source pixels around it too, so strips upsampled
     one by one equal the whole image upsampled at once.
     """
+    return np.stack(upsample_planes(ab_small, width, height, rows), axis=-1)
+
+
+def upsample_planes(ab_small: np.ndarray, width: int, height: int, rows: range | None = None) -> list:
+    """upsample_ab as its two planes, [a, b], each [rows, width] float32: what the merge takes."""
     y0, y1 = (0, height) if rows is None else (rows.start, min(rows.stop, height))
     sh, sw = ab_small.shape[:2]
     box = (0, y0 * sh / height, sw, y1 * sh / height)
-    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(ab_small[..., i], np.float32), "F")
-                        .resize((width, y1 - y0), Image.BICUBIC, box=box)) for i in range(2)]
-    return np.stack(chans, axis=-1)
+    return [np.asarray(Image.fromarray(np.ascontiguousarray(ab_small[..., i], np.float32), "F")
+                       .resize((width, y1 - y0), Image.BICUBIC, box=box)) for i in range(2)]
 
 
 def vivid(ab: np.ndarray, vividness: float = 1.0) -> np.ndarray:
@@ -113,11 +117,12 @@ def merge(l_full: np.ndarray, ab_small: np.ndarray, bits: int = 8) -> np.ndarray
     output and a strip, not a full-size float ab.
     """
     h, w = l_full.shape
-    to_rgb = {8: lab_to_rgb_uint8, 16: lab_to_rgb_uint16}[bits]
     out = np.empty((h, w, 3), np.uint8 if bits == 8 else np.uint16)
     for y in range(0, h, STRIP_ROWS):
-        ab = upsample_ab(ab_small, w, h, range(y, y + STRIP_ROWS))
-        out[y:y + STRIP_ROWS] = to_rgb(np.concatenate([l_full[y:y + STRIP_ROWS, :, None], ab], axis=-1))
+        a, b = upsample_planes(ab_small, w, h, range(y, y + STRIP_ROWS))
+        l = l_full[y:y + STRIP_ROWS]
+        out[y:y + STRIP_ROWS] = (planes_to_rgb_uint8(l, a, b) if bits == 8
+                                 else lab_to_rgb_uint16(np.stack([l, a, b], axis=-1)))
     return out
 
 
