@@ -43,7 +43,13 @@ def square(pixels: np.ndarray, size: int, view: str) -> np.ndarray:
 def model_input(pixels: np.ndarray, size: int) -> np.ndarray:
     """A whole photo (uint8 RGB or grey) -> [size, size, 1] float32 L scaled to [-1, 1]: what the
     network sees at evaluation and colorization (colour photos lose their colour)."""
-    return scale_l(lightness(square(pixels, size, INFERENCE_VIEW)))[..., None]
+    return model_input_of_view(square(pixels, size, INFERENCE_VIEW))
+
+
+def model_input_of_view(squeezed: np.ndarray) -> np.ndarray:
+    """model_input from the photo's view already made (square(pixels, size, INFERENCE_VIEW)): a caller that needs
+    the view for something else too resizes the photo once."""
+    return scale_l(lightness(squeezed))[..., None]
 
 
 def inception_input(pixels: np.ndarray, view: str = INFERENCE_VIEW) -> np.ndarray:

@@ -187,13 +187,14 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
         relpath, origin, data, mtime, points = element
         try:
             prepared = []
-            # JPEGs decode at reduced scale here: only the model-size L is needed now.
-            for i, n, im in photos.frames(data, self.max_pixels, draft_size=max(self.size, c.INCEPTION_SIZE)):
+            # JPEGs decode at reduced scale here: only the model-size L (and Inception's view) is needed now.
+            draft = max(self.size, c.INCEPTION_SIZE) if self.with_grey else self.size
+            for i, n, im in photos.frames(data, self.max_pixels, draft_size=draft):
                 pixels = photos.eight_bit(photos.master(im).pixels)  # the L its colour copy keeps, as 8 bits
-                if i == 0 and pixels.ndim == 3 and view.has_colour(rgb_to_lab(view.square(pixels, self.size,
-                                                                                          view.INFERENCE_VIEW))):
+                squeezed = view.square(pixels, self.size, view.INFERENCE_VIEW)  # one resize for both uses
+                if i == 0 and pixels.ndim == 3 and view.has_colour(rgb_to_lab(squeezed)):
                     prepared.append(tally("had_colour"))  # a tinted (sepia) print scanned in colour
-                l_small = view.model_input(pixels, self.size)
+                l_small = view.model_input_of_view(squeezed)
                 example = ((l_small, view.inception_input(pixels)) if self.with_grey
                            else Hinted(l_small, points) if self.with_hints else l_small)
                 prepared.append((FrameKey(relpath, origin, data if i == 0 else None, i, n, mtime, points), example))
