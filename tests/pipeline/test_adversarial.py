@@ -356,10 +356,12 @@ def test_a_second_run_on_the_same_output_is_refused_and_a_dead_runs_lock_is_take
     first = subprocess.Popen([sys.executable, "-m", "commands.cli", "run", "--input", str(src), "--output", str(out),
                               "--batch-size", "1", *LOCAL], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and not (out / outputs.LOCK_FILE).exists():
-        time.sleep(0.05)
-    time.sleep(0.5)  # the holder writes its name after taking the lock
+    deadline, lock = time.time() + 300, out / outputs.LOCK_FILE
+    while time.time() < deadline and not (lock.exists() and f"{first.pid}" in lock.read_text(errors="replace")):
+        time.sleep(0.05)  # the holder writes its name after taking the lock
+    # Paused, the first run stays alive and holding its lock however fast it would otherwise finish its photos
+    # (a race the second run's start-up could lose on a fast or a busy machine).
+    os.killpg(first.pid, signal.SIGSTOP)
     second = cli_run("--input", str(src), "--output", str(out))
     assert second.returncode == 2 and f"pid {first.pid}" in second.stderr.strip().splitlines()[-1]
     assert "is in use by another run (colorize run" in second.stderr
