@@ -350,7 +350,7 @@ def test_leftovers_of_a_killed_run_are_removed(tmp_path, originals):
 
 def test_a_second_run_on_the_same_output_is_refused_and_a_dead_runs_lock_is_taken_over(tmp_path, photos):
     src = tmp_path / "in"
-    for i in range(120):  # enough work that the first run still runs while the second starts up
+    for i in range(120):  # work in hand when the first run is paused below
         write(str(src / f"p{i:03d}.jpg"), jpeg_bytes(np.roll(photos["coffee"], 5 * i, axis=1)))
     out = tmp_path / "out"
     first = subprocess.Popen([sys.executable, "-m", "commands.cli", "run", "--input", str(src), "--output", str(out),
