@@ -201,8 +201,15 @@ def _tables16():
 def lab_to_rgb_uint16(lab: np.ndarray) -> np.ndarray:
     """Lab -> uint16 sRGB (out-of-gamut colours brought in at their own L and hue): the colour copy of a 16-bit
     master, computed exactly (no table), so L's 16-bit steps survive."""
-    out = np.empty(np.shape(lab), np.uint16)
-    for i, lin in enumerate(_linear_channels_in_gamut(lab)):
+    lab = np.asarray(lab, dtype=np.float32)
+    return planes_to_rgb_uint16(lab[..., 0], lab[..., 1], lab[..., 2])
+
+
+def planes_to_rgb_uint16(l: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """L, a and b planes of one shape -> uint16 sRGB [..., 3], as lab_to_rgb_uint16 (planes_to_rgb_uint8's twin)."""
+    channels = _linear_planes_in_gamut(l, a, b)
+    out = np.empty(np.shape(channels[0]) + (3,), np.uint16)
+    for i, lin in enumerate(channels):
         out[..., i] = np.round(np.clip(_linear_to_srgb(lin), 0.0, 1.0) * 65535.0)
     return out
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from basics.errors import ModelError
 from tfrecords import contract as c
 
 CHANNELS = 3
@@ -81,6 +82,5 @@ def model_inputs(l: np.ndarray, takes: bool, planes: np.ndarray | None = None) -
     if takes:
         return {"l": l, "hints": empty(*l.shape[:3]) if planes is None else np.asarray(planes, np.float32)}
     if planes is not None:
-        from basics.errors import ModelError
         raise ModelError("this model takes no colour hints")
     return l

@@ -13,7 +13,7 @@ from PIL import Image
 from model import hints as hinting
 from tfrecords import contract as c
 from basics import view
-from basics.lab import lab_to_rgb_uint16, lightness, planes_to_rgb_uint8
+from basics.lab import lightness, planes_to_rgb_uint8, planes_to_rgb_uint16
 
 if TYPE_CHECKING:  # for annotations only: the backend loads when a model is built
     import keras
@@ -117,12 +117,10 @@ def merge(l_full: np.ndarray, ab_small: np.ndarray, bits: int = 8) -> np.ndarray
     output and a strip, not a full-size float ab.
     """
     h, w = l_full.shape
+    to_rgb = {8: planes_to_rgb_uint8, 16: planes_to_rgb_uint16}[bits]
     out = np.empty((h, w, 3), np.uint8 if bits == 8 else np.uint16)
     for y in range(0, h, STRIP_ROWS):
-        a, b = upsample_planes(ab_small, w, h, range(y, y + STRIP_ROWS))
-        l = l_full[y:y + STRIP_ROWS]
-        out[y:y + STRIP_ROWS] = (planes_to_rgb_uint8(l, a, b) if bits == 8
-                                 else lab_to_rgb_uint16(np.stack([l, a, b], axis=-1)))
+        out[y:y + STRIP_ROWS] = to_rgb(l_full[y:y + STRIP_ROWS], *upsample_planes(ab_small, w, h, range(y, y + STRIP_ROWS)))
     return out
 
 

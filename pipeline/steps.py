@@ -182,14 +182,14 @@ class PrepareModelInput(progress.Counting, beam.DoFn):
     def __init__(self, size, max_pixels, with_grey, progress_folder=None, with_hints=False):
         self.size, self.max_pixels, self.with_grey = size, max_pixels, with_grey
         self.progress_folder, self.with_hints = progress_folder, with_hints
+        # JPEGs decode at reduced scale here: only the model-size L (and Inception's view) is needed now.
+        self.draft = max(size, c.INCEPTION_SIZE) if with_grey else size
 
     def process(self, element: Photo) -> Iterator[Any]:
         relpath, origin, data, mtime, points = element
         try:
             prepared = []
-            # JPEGs decode at reduced scale here: only the model-size L (and Inception's view) is needed now.
-            draft = max(self.size, c.INCEPTION_SIZE) if self.with_grey else self.size
-            for i, n, im in photos.frames(data, self.max_pixels, draft_size=draft):
+            for i, n, im in photos.frames(data, self.max_pixels, draft_size=self.draft):
                 pixels = photos.eight_bit(photos.master(im).pixels)  # the L its colour copy keeps, as 8 bits
                 squeezed = view.square(pixels, self.size, view.INFERENCE_VIEW)  # one resize for both uses
                 if i == 0 and pixels.ndim == 3 and view.has_colour(rgb_to_lab(squeezed)):
